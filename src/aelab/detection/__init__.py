@@ -1,0 +1,20 @@
+"""Detection: detectors that score samples, and threshold strategies that flag them."""
+
+from aelab.detection.detector import AutoencoderDetector, DetectorScores
+from aelab.detection.thresholds import (
+    STRATEGIES,
+    ThresholdSpec,
+    ThresholdWarning,
+    describe,
+    fit_threshold,
+)
+
+__all__ = [
+    "STRATEGIES",
+    "AutoencoderDetector",
+    "DetectorScores",
+    "ThresholdSpec",
+    "ThresholdWarning",
+    "describe",
+    "fit_threshold",
+]

@@ -1,0 +1,98 @@
+"""Model folders: safetensors weights and a JSON config, written atomically, read without pickle."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from safetensors.torch import load_file, save_file
+
+from aelab import __version__
+from aelab.models import create_model
+from aelab.models.base import Autoencoder
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+FORMAT_VERSION = 1
+
+
+class SavedModel(NamedTuple):
+    """A network read back from a model folder, with what was saved beside it."""
+
+    network: Autoencoder
+    extra: dict[str, Any]
+    aelab_version: str
+
+
+def save_model(
+    folder: str | Path, network: Autoencoder, extra: dict[str, Any] | None = None
+) -> Path:
+    """Write ``network`` and JSON-ready ``extra`` to ``folder``, replacing it whole.
+
+    The folder is assembled beside its destination and renamed into place, so a failure
+    leaves the previous folder (or nothing) behind, never a half-written one.
+
+    Returns:
+        The folder.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    config = {
+        "format_version": FORMAT_VERSION,
+        "aelab_version": __version__,
+        "model": network.registry_name,
+        "model_config": dataclasses.asdict(network.config),
+        "extra": extra or {},
+    }
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+        save_file(state, staging / WEIGHTS)
+        (staging / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            folder.rename(old)
+            staging.rename(folder)
+            shutil.rmtree(old)
+        else:
+            staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def load_model(folder: str | Path) -> SavedModel:
+    """Rebuild a network from a folder written by :func:`save_model`.
+
+    Raises:
+        FileNotFoundError: when the folder or one of its two files is missing.
+        ValueError: when the config is malformed or the weights do not fit the network.
+    """
+    folder = Path(folder)
+    for name in (CONFIG, WEIGHTS):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(
+                f"{folder / name} is missing; a model folder holds {CONFIG} and {WEIGHTS}"
+            )
+    try:
+        config = json.loads((folder / CONFIG).read_text())
+        name, model_config = config["model"], config["model_config"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ValueError(
+            f"{folder / CONFIG} is not an aelab model config ({err}); expected JSON with "
+            "'model' and 'model_config'"
+        ) from err
+    network = create_model(name, **model_config)
+    try:
+        state = load_file(folder / WEIGHTS)
+        network.load_state_dict(state)
+    except Exception as err:  # safetensors raises its own error types
+        raise ValueError(f"{folder / WEIGHTS} does not hold weights for {name}: {err}") from err
+    network.eval()
+    return SavedModel(network, config.get("extra", {}), config.get("aelab_version", "unknown"))

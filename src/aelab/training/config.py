@@ -1,0 +1,97 @@
+"""Training settings, written once for the API, the command line and saved runs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from aelab.training.losses import check_loss_name
+
+SCHEDULES = ("onecycle", "cosine", "constant")
+NOISE_KINDS = ("gaussian", "salt_pepper", "mask")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How an autoencoder is trained.
+
+    Attributes:
+        loss: reconstruction loss, ``mse``, ``bce`` (needs a sigmoid output) or ``l1``.
+        max_epochs: upper bound on passes over the training data.
+        batch_size: samples per optimiser step (per device).
+        learning_rate: peak learning rate of AdamW.
+        weight_decay: AdamW's decoupled weight decay.
+        schedule: ``onecycle`` (warm-up then cosine decay to zero over ``max_epochs``),
+            ``cosine`` (decay from the start) or ``constant``.
+        patience: epochs without a validation improvement before training stops early.
+        seed: seeds weights, shuffling and noise, so a run is reproducible.
+        accelerator: Lightning's accelerator: ``auto`` takes a GPU when there is one.
+        devices: devices per node, an int or ``auto``.
+        strategy: Lightning's strategy, e.g. ``ddp`` for several GPUs or machines.
+        num_nodes: machines taking part.
+        precision: Lightning precision, e.g. ``32-true`` or ``bf16-mixed`` on GPUs.
+        max_steps: stop after this many optimiser steps (``-1``: no limit).
+        progress_bar: show a progress bar with the losses.
+        tensorboard: also log to TensorBoard (needs the ``tensorboard`` package).
+        beta: weight of the KL term for variational networks.
+        sparsity: weight of the L1 penalty on latent activations (sparse variant).
+        noise: corruption applied to inputs during training only (denoising variant):
+            ``gaussian``, ``salt_pepper`` or ``mask``; ``None`` for none.
+        noise_level: its strength: the standard deviation for ``gaussian``, the share of
+            corrupted values for ``salt_pepper`` and ``mask``.
+    """
+
+    loss: str = "mse"
+    max_epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-5
+    schedule: str = "onecycle"
+    patience: int = 3
+    seed: int = 0
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    precision: str = "32-true"
+    max_steps: int = -1
+    progress_bar: bool = True
+    tensorboard: bool = False
+    beta: float = 1.0
+    sparsity: float = 0.0
+    noise: str | None = None
+    noise_level: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_loss_name(self.loss)
+        for name in ("max_epochs", "batch_size", "num_nodes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive; got {self.learning_rate}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; expected one of: {SCHEDULES}")
+        if self.patience < 0 or self.beta < 0 or self.sparsity < 0 or self.weight_decay < 0:
+            raise ValueError("patience, beta, sparsity and weight_decay must not be negative")
+        if self.noise is not None and self.noise not in NOISE_KINDS:
+            raise ValueError(f"unknown noise {self.noise!r}; expected one of: {NOISE_KINDS}")
+        if self.noise_level < 0 or (self.noise in ("salt_pepper", "mask") and self.noise_level > 1):
+            raise ValueError(
+                f"noise_level must be >= 0 (and <= 1 for {self.noise}); got {self.noise_level}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Settings from a dict, rejecting unknown keys with the list of known ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown training option(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        return cls(**values)
