@@ -1,0 +1,98 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aelab.models import create_model
+from aelab.persistence import load_model, save_model
+from aelab.training import TrainConfig, fit_autoencoder
+from aelab.training.module import corrupt
+
+
+def test_training_lowers_the_validation_loss(tmp_path):
+    x = torch.linspace(0, 6, 64)
+    data = torch.stack([torch.sin(x * f) for f in torch.linspace(0.5, 2, 160)])[:, None, :]
+    network = create_model("signal_ae", length=64)
+    before = torch.nn.functional.mse_loss(network(data[128:]), data[128:]).item()
+    config = TrainConfig(max_epochs=4, batch_size=16, progress_bar=False)
+    result = fit_autoencoder(network, data[:128], data[128:], config, tmp_path)
+    assert result.best_val_loss < before / 2
+    assert list(result.history["epoch"]) == [0, 1, 2, 3]
+    assert (tmp_path / "metrics.csv").stat().st_size > 0
+    assert result.checkpoint.is_file()
+
+
+def test_fit_rejects_wrong_shapes(tmp_path):
+    network = create_model("signal_ae", length=64)
+    with pytest.raises(ValueError, match=r"training data must be shaped \(N, 1, 64\)"):
+        fit_autoencoder(network, torch.zeros(4, 2, 64), torch.zeros(4, 1, 64), log_dir=tmp_path)
+
+
+def test_save_and_load_give_identical_reconstructions(tmp_path):
+    network = create_model("image_ae", latent_dim=4).eval()
+    folder = save_model(tmp_path / "m", network, {"note": "x"})
+    saved = load_model(folder)
+    images = torch.rand(5, 1, 28, 28)
+    assert torch.equal(saved.network(images), network(images))
+    assert saved.extra == {"note": "x"}
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model"] == "image_ae" and config["model_config"]["latent_dim"] == 4
+
+
+def test_saving_again_replaces_the_folder_whole(tmp_path):
+    save_model(tmp_path / "m", create_model("signal_ae"))
+    save_model(tmp_path / "m", create_model("signal_ae", length=64))
+    assert load_model(tmp_path / "m").network.config.length == 64
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+def test_load_rejects_broken_folders(tmp_path):
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        load_model(tmp_path)
+    folder = save_model(tmp_path / "m", create_model("signal_ae"))
+    (folder / "model.safetensors").write_bytes(b"not weights")
+    with pytest.raises(ValueError, match="does not hold weights"):
+        load_model(folder)
+    (folder / "config.json").write_text("{")
+    with pytest.raises(ValueError, match="not an aelab model config"):
+        load_model(folder)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "salt_pepper", "mask"])
+def test_noise_corrupts_only_when_asked(kind):
+    x = torch.rand(8, 1, 28, 28)
+    assert torch.equal(corrupt(x, None, 0.5), x)
+    noisy = corrupt(x, kind, 0.3)
+    assert noisy.shape == x.shape and not torch.equal(noisy, x)
+    if kind != "gaussian":
+        changed = (noisy != x).float().mean().item()
+        assert 0.2 < changed < 0.4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"loss": "huber"}, "unknown loss"),
+        ({"schedule": "step"}, "unknown schedule"),
+        ({"noise": "pink"}, "unknown noise"),
+        ({"batch_size": 0}, "batch_size must be at least 1"),
+    ],
+)
+def test_bad_training_settings_are_rejected(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)
+
+
+def test_unknown_training_option_lists_known_ones():
+    with pytest.raises(ValueError, match="known: accelerator, batch_size"):
+        TrainConfig.from_dict({"epochs": 3})
+
+
+def test_float_inputs_from_numpy_are_accepted(tmp_path):
+    data = np.random.default_rng(0).random((40, 1, 64), dtype=np.float32)
+    config = TrainConfig(max_epochs=1, batch_size=8, progress_bar=False)
+    result = fit_autoencoder(
+        create_model("signal_ae", length=64), data[:32], data[32:], config, tmp_path
+    )
+    assert np.isfinite(result.best_val_loss)
