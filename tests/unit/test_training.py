@@ -96,3 +96,29 @@ def test_float_inputs_from_numpy_are_accepted(tmp_path):
         create_model("signal_ae", length=64), data[:32], data[32:], config, tmp_path
     )
     assert np.isfinite(result.best_val_loss)
+
+
+@pytest.mark.parametrize("name", ["image_vae", "signal_vae"])
+def test_vae_loss_adds_exactly_beta_times_kl(name):
+    from aelab.training.module import loss_terms
+
+    network = create_model(name)
+    x = torch.rand(4, *network.input_shape)
+    terms = {}
+    for beta in (0.0, 2.5):
+        torch.manual_seed(1)  # the same latent sample for both
+        terms[beta] = loss_terms(network, x, x, TrainConfig(beta=beta))
+    assert terms[2.5].kl > 0
+    assert terms[2.5].loss - terms[0.0].loss == pytest.approx(2.5 * terms[2.5].kl.item(), rel=1e-5)
+
+
+def test_variants_choose_network_and_objective():
+    from aelab.training.variants import apply_variant
+
+    base = TrainConfig()
+    assert apply_variant("plain", "image_ae", base) == ("image_ae", base)
+    assert apply_variant("variational", "signal_ae", base)[0] == "signal_vae"
+    assert apply_variant("denoising", "image_ae", base)[1].noise == "gaussian"
+    assert apply_variant("sparse", "image_ae", base)[1].sparsity > 0
+    with pytest.raises(ValueError, match="unknown variant"):
+        apply_variant("contractive", "image_ae", base)

@@ -6,11 +6,13 @@ commands so ``aelab --help`` answers at once.
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import Annotated
 
 import typer
+
+from aelab.cli import mnist
+from aelab.cli.common import parse_options
+from aelab.cli.options import ModelSet
 
 app = typer.Typer(
     name="aelab",
@@ -20,45 +22,13 @@ app = typer.Typer(
     add_completion=False,
 )
 
-
-def parse_options(pairs: list[str] | None) -> dict[str, object]:
-    """Turn ``key=value`` strings into a dict; values are read as JSON where they parse."""
-    options: dict[str, object] = {}
-    for pair in pairs or []:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}")
-        try:
-            options[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            options[key] = raw
-    return options
-
-
-def setup_logging(verbose: bool) -> None:
-    """Show aelab's milestones on stderr; ``--verbose`` adds debug detail."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    # Lightning's start-up notes (devices found, tips) say nothing a user acts on.
-    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+app.add_typer(mnist.app, name="mnist")
 
 
 @app.command()
 def summary(
     model: Annotated[str, typer.Argument(help="Registered model name; see `aelab models`.")],
-    option: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            "-s",
-            help="Network option as KEY=VALUE (JSON values), e.g. -s latent_dim=16 "
-            "-s 'channels=[16,32]'. Repeat for several.",
-        ),
-    ] = None,
+    option: ModelSet = None,
 ) -> None:
     """Print a network's layer table: layer, output shape, parameters and totals."""
     from aelab.models import create_model, layer_table

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from aelab.models.base import Autoencoder
+from aelab.models.base import Autoencoder, AutoencoderOutput
 from aelab.models.layers import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, make_activation
 from aelab.models.registry import register_model
 
@@ -112,10 +112,9 @@ class SignalAutoencoder(Autoencoder):
             ]
             in_ch = out_ch
         k = config.latent_kernel_size
-        encoder += [
-            nn.Conv1d(in_ch, self.latent_head_size, k, padding=k // 2),
-            make_activation(config.activation),
-        ]
+        encoder.append(nn.Conv1d(in_ch, self.latent_head_size, k, padding=k // 2))
+        if not self.variational:  # mean and log-variance must be free to take any sign
+            encoder.append(make_activation(config.activation))
         self.encoder = nn.Sequential(*encoder)
 
         # Decoder: (upsampling, convolution) per layer, mirroring the encoder's channels.
@@ -149,3 +148,37 @@ class SignalAutoencoder(Autoencoder):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Map codes back to signals ``(N, C, L)``."""
         return self.decoder(z)
+
+
+@register_model("signal_vae", SignalAutoencoderConfig)
+class SignalVAE(SignalAutoencoder):
+    """Variational Conv1D autoencoder.
+
+    The bottleneck gives a mean and a log-variance per latent channel and time step;
+    training decodes a sample drawn from them.
+
+    The latent code of :meth:`encode` is the posterior mean.
+    """
+
+    variational = True
+
+    @property
+    def latent_head_size(self) -> int:
+        """Channels of the encoder's last convolution: means, then log-variances."""
+        return 2 * self.config.latent_channels
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance, each ``(N, latent_channels, latent_length)``."""
+        self.check_input(x)
+        mean, logvar = self.encoder(x).chunk(2, dim=1)
+        return mean, logvar.clamp(-30.0, 20.0)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The posterior mean."""
+        return self.posterior(x)[0]
+
+    def forward_train(self, x: torch.Tensor) -> AutoencoderOutput:
+        """Decode a reparameterised sample z = mean + exp(logvar / 2) * eps."""
+        mean, logvar = self.posterior(x)
+        z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
+        return AutoencoderOutput(self.decode(z), z, mean, logvar)

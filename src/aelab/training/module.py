@@ -13,7 +13,12 @@ from aelab.training.losses import gaussian_kl, reconstruction_loss
 
 
 class LossTerms(NamedTuple):
-    """The objective and its parts, each a scalar tensor."""
+    """The objective and its parts, each a scalar tensor.
+
+    ``loss = reconstruction + beta * kl + sparsity_weight * sparsity``; ``kl`` is the KL
+    divergence per sample divided by the number of input elements, so that it weighs
+    against the per-element reconstruction error as it does in the evidence lower bound.
+    """
 
     loss: torch.Tensor
     reconstruction: torch.Tensor
@@ -47,20 +52,17 @@ def loss_terms(
 ) -> LossTerms:
     """The training objective for one batch.
 
-    loss = reconstruction + beta * KL / D + sparsity * mean |z|, where the reconstruction
-    error is the mean per element, KL is summed over latent dimensions and averaged over
-    the batch, and D is the number of elements per sample, so that beta = 1 weighs the KL
-    against the per-element reconstruction error as the evidence lower bound does.
+    The reconstruction error is the mean per element; see :class:`LossTerms`. The penalty
+    of the sparse variant is the mean absolute latent activation.
     """
     out = network.forward_train(x_in)
     recon = reconstruction_loss(config.loss, out.reconstruction, target)
     zero = recon.new_zeros(())
     kl = zero
     if out.mean is not None and out.logvar is not None:
-        kl = gaussian_kl(out.mean, out.logvar).mean()
-    elements = target[0].numel()
+        kl = gaussian_kl(out.mean, out.logvar).mean() / target[0].numel()
     sparse = out.latent.abs().mean() if config.sparsity > 0 else zero
-    loss = recon + config.beta * kl / elements + config.sparsity * sparse
+    loss = recon + config.beta * kl + config.sparsity * sparse
     return LossTerms(loss, recon, kl, sparse)
 
 

@@ -1,0 +1,169 @@
+"""``aelab mnist``: train, evaluate and plot the image autoencoder on MNIST."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aelab.cli.common import fail, parse_options, setup_logging, train_config_from
+from aelab.cli.options import (
+    Accelerator,
+    BatchSize,
+    Devices,
+    Epochs,
+    LearningRate,
+    Loss,
+    ModelSet,
+    NumNodes,
+    OutDir,
+    Quiet,
+    Seed,
+    Strategy,
+    TrainSet,
+    Variant,
+    Verbose,
+)
+
+app = typer.Typer(
+    help="Train, evaluate and look inside the image autoencoder on MNIST.", no_args_is_help=True
+)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Folder with the four MNIST IDX files (gzipped or not). Default: "
+        "$AELAB_MNIST_DIR, then the cache folder (~/.cache/aelab/mnist).",
+    ),
+]
+Download = Annotated[
+    bool, typer.Option("--download", help="Download the files into the cache if found nowhere.")
+]
+Limit = Annotated[
+    int | None,
+    typer.Option("--limit", help="Use only this many images of each split (quick runs)."),
+]
+ModelDir = Annotated[Path, typer.Argument(help="Model folder written by `aelab mnist train`.")]
+
+
+@app.command()
+def train(
+    out: OutDir = Path("runs/mnist"),
+    data_dir: DataDir = None,
+    download: Download = False,
+    latent_dim: Annotated[int, typer.Option("--latent-dim", help="Size of the latent code.")] = 2,
+    model: Annotated[str, typer.Option("--model", help="Registered image network.")] = "image_ae",
+    variant: Variant = "plain",
+    option: ModelSet = None,
+    epochs: Epochs = None,
+    batch_size: BatchSize = None,
+    learning_rate: LearningRate = None,
+    loss: Loss = None,
+    seed: Seed = 0,
+    limit: Limit = None,
+    accelerator: Accelerator = "auto",
+    devices: Devices = "auto",
+    strategy: Strategy = "auto",
+    num_nodes: NumNodes = 1,
+    no_progress: Quiet = False,
+    train_set: TrainSet = None,
+    evaluate: Annotated[
+        bool,
+        typer.Option("--evaluate/--no-evaluate", help="Also evaluate and plot on the test set."),
+    ] = True,
+    verbose: Verbose = False,
+) -> None:
+    """Train the image autoencoder on 48,000 images, early-stopped on 12,000 more.
+
+    Writes the model folder (safetensors weights and JSON config), Lightning's CSV logs
+    and the best checkpoint into the run folder; then, unless --no-evaluate, the results
+    JSON and every figure.
+    """
+    from aelab.data.mnist import load_mnist
+    from aelab.experiments.mnist import MNIST_TRAIN_CONFIG, evaluate_mnist, plot_mnist, train_mnist
+    from aelab.training.variants import apply_variant
+
+    setup_logging(verbose)
+    with fail():
+        config = train_config_from(
+            MNIST_TRAIN_CONFIG,
+            train_set,
+            max_epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            loss=loss,
+            seed=seed,
+            accelerator=accelerator,
+            devices=devices,
+            strategy=strategy,
+            num_nodes=num_nodes,
+            progress_bar=not no_progress,
+        )
+        model, config = apply_variant(variant, model, config)
+        options = {"latent_dim": latent_dim, **parse_options(option)}
+        splits = load_mnist(data_dir, seed=seed, download=download, limit=limit)
+        run = train_mnist(splits, out, model=model, model_options=options, train_config=config)
+        typer.echo(f"model: {run.model_dir}")
+        if evaluate:
+            results = evaluate_mnist(run.network, splits, out)
+            plot_mnist(run.network, splits, out / "figures", history=run.fit.history)
+            _print_table(results)
+            typer.echo(f"results: {out / 'results.json'}")
+
+
+@app.command()
+def evaluate(
+    model_dir: ModelDir,
+    out: OutDir = Path("runs/mnist-eval"),
+    data_dir: DataDir = None,
+    download: Download = False,
+    seed: Seed = 0,
+    verbose: Verbose = False,
+) -> None:
+    """Test-set MSE and BCE, overall and per digit, beside PCA with as many components."""
+    from aelab.data.mnist import load_mnist
+    from aelab.experiments.mnist import evaluate_mnist, load_mnist_model
+
+    setup_logging(verbose)
+    with fail():
+        network, _ = load_mnist_model(model_dir)
+        splits = load_mnist(data_dir, seed=seed, download=download)
+        _print_table(evaluate_mnist(network, splits, out))
+        typer.echo(f"results: {out / 'results.json'}")
+
+
+@app.command()
+def plots(
+    model_dir: ModelDir,
+    out: OutDir = Path("runs/mnist-figures"),
+    data_dir: DataDir = None,
+    download: Download = False,
+    seed: Seed = 0,
+    pair: Annotated[
+        tuple[int, int] | None,
+        typer.Option("--pair", help="Two test-image indices to interpolate between."),
+    ] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Reconstructions, worst images, latent space, decoded latent grid, interpolation."""
+    import pandas as pd
+
+    from aelab.data.mnist import load_mnist
+    from aelab.experiments.mnist import load_mnist_model, plot_mnist
+
+    setup_logging(verbose)
+    with fail():
+        network, _ = load_mnist_model(model_dir)
+        splits = load_mnist(data_dir, seed=seed, download=download)
+        history_csv = Path(model_dir).parent / "history.csv"
+        history = pd.read_csv(history_csv) if history_csv.is_file() else None
+        for name, path in plot_mnist(network, splits, out, history=history, pair=pair).items():
+            typer.echo(f"{name}: {path}")
+
+
+def _print_table(results: dict) -> None:
+    typer.echo(f"{'method':<28}{'test MSE':>10}{'test BCE':>10}")
+    for row in results["reconstruction"]:
+        typer.echo(f"{row['method']:<28}{row['mse']:>10.4f}{row['bce']:>10.4f}")
