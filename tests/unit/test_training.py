@@ -109,7 +109,8 @@ def test_vae_loss_adds_exactly_beta_times_kl(name):
         torch.manual_seed(1)  # the same latent sample for both
         terms[beta] = loss_terms(network, x, x, TrainConfig(beta=beta))
     assert terms[2.5].kl > 0
-    assert terms[2.5].loss - terms[0.0].loss == pytest.approx(2.5 * terms[2.5].kl.item(), rel=1e-5)
+    difference = (terms[2.5].loss - terms[0.0].loss).item()
+    assert difference == pytest.approx(2.5 * terms[2.5].kl.item(), rel=1e-5)
 
 
 def test_variants_choose_network_and_objective():
