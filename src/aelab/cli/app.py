@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from aelab.cli import mnist
+from aelab.cli import mnist, signals
 from aelab.cli.common import parse_options
 from aelab.cli.options import ModelSet
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 
 app.add_typer(mnist.app, name="mnist")
+app.add_typer(signals.app, name="signals")
 
 
 @app.command()

@@ -57,3 +57,25 @@ Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail
 def device_value(devices: str) -> int | str:
     """``--devices`` as Lightning wants it: an int, or ``auto``."""
     return int(devices) if devices.isdigit() else devices
+
+
+ThresholdStrategy = Annotated[
+    str,
+    typer.Option(
+        "--threshold",
+        help="How the threshold is chosen from validation-normal scores: percentile, "
+        "mean_std, contamination (f1 needs labels; see the API).",
+    ),
+]
+Percentile = Annotated[float, typer.Option("--q", help="Percentile for --threshold percentile.")]
+StdCount = Annotated[float, typer.Option("--k", help="Standard deviations for mean_std.")]
+Contamination = Annotated[
+    float, typer.Option("--contamination", help="Expected anomaly share for contamination.")
+]
+
+
+def threshold_spec(strategy: str, q: float, k: float, contamination: float):  # noqa: ANN201
+    """The :class:`aelab.detection.ThresholdSpec` the threshold options describe."""
+    from aelab.detection import ThresholdSpec
+
+    return ThresholdSpec(strategy=strategy, q=q, k=k, contamination=contamination)
