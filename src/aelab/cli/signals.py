@@ -66,6 +66,7 @@ def generate(
     noise_std: Annotated[
         float, typer.Option("--noise-std", help="Gaussian measurement noise on every signal.")
     ] = 0.0,
+    length: Annotated[int, typer.Option("--length", help="Time steps per signal.")] = 1000,
     seed: Seed = 0,
     verbose: Verbose = False,
 ) -> None:
@@ -89,7 +90,7 @@ def generate(
             anomaly_share=anomaly_share,
             kinds=tuple(chosen),
             severity=level,
-            config=SignalConfig(noise_std=noise_std),
+            config=SignalConfig(length=length, noise_std=noise_std),
             seed=seed,
         )
         typer.echo(f"data: {save_signal_dataset(dataset, out)}")

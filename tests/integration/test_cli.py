@@ -1,0 +1,116 @@
+"""Drive the command line as a user would, on small data."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from aelab.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    result = runner.invoke(app, [str(a) for a in args])
+    return result
+
+
+def test_signals_generate_train_evaluate(tmp_path):
+    data = tmp_path / "data.npz"
+    fast = ["--epochs", "3", "--batch-size", "32", "--no-progress"]
+    assert (
+        invoke(
+            "signals",
+            "generate",
+            "--out",
+            data,
+            "--n-train",
+            200,
+            "--n-val",
+            100,
+            "--n-test",
+            60,
+            "--length",
+            200,
+            "--kinds",
+            "all",
+            "--severity",
+            "0.5,1",
+        ).exit_code
+        == 0
+    )
+    trained = invoke("signals", "train", data, "--out", tmp_path / "run", *fast)
+    assert trained.exit_code == 0, trained.output
+    assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
+    evaluated = invoke(
+        "signals", "evaluate", tmp_path / "run" / "model", data, "--out", tmp_path / "eval"
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "autoencoder" in evaluated.output and "Isolation Forest" in evaluated.output
+    results = json.loads((tmp_path / "eval" / "signals_results.json").read_text())
+    assert {row["method"] for row in results["classification"]} >= {"autoencoder"}
+
+
+def test_bad_inputs_give_clear_errors(tmp_path):
+    missing = invoke("signals", "train", tmp_path / "nope.npz", "--out", tmp_path / "r")
+    assert missing.exit_code == 2 and "nope.npz" in missing.output
+    bad_kind = invoke("signals", "generate", "--out", tmp_path / "d.npz", "--kinds", "wobble")
+    assert bad_kind.exit_code == 2 and "wobble" in bad_kind.output
+    bad_model = invoke("signals", "evaluate", tmp_path, tmp_path / "d.npz")
+    assert bad_model.exit_code == 2 and "config.json" in bad_model.output
+
+
+@pytest.mark.usefixtures("shared_data")
+def test_mnist_train_evaluate_plots(tmp_path, shared_data):
+    mnist = shared_data / "mnist"
+    out = tmp_path / "mnist"
+    trained = invoke(
+        "mnist",
+        "train",
+        "--data-dir",
+        mnist,
+        "--out",
+        out,
+        "--limit",
+        512,
+        "--epochs",
+        1,
+        "--no-progress",
+    )
+    assert trained.exit_code == 0, trained.output
+    assert "PCA (2 components)" in trained.output
+    for name in (
+        "reconstructions",
+        "worst_reconstructions",
+        "latent_space",
+        "latent_grid",
+        "interpolation",
+        "loss_curves",
+    ):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 1000
+    evaluated = invoke(
+        "mnist", "evaluate", out / "model", "--data-dir", mnist, "--out", tmp_path / "eval"
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    plotted = invoke(
+        "mnist",
+        "plots",
+        out / "model",
+        "--data-dir",
+        mnist,
+        "--out",
+        tmp_path / "figs",
+        "--pair",
+        3,
+        4,
+    )
+    assert plotted.exit_code == 0, plotted.output
+    assert (tmp_path / "figs" / "interpolation.png").is_file()
+
+
+def test_mnist_missing_data_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.setenv("AELAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("AELAB_MNIST_DIR", raising=False)
+    result = invoke("mnist", "train", "--data-dir", tmp_path / "none", "--out", tmp_path / "o")
+    assert result.exit_code == 2
+    assert "AELAB_MNIST_DIR" in result.output
