@@ -23,6 +23,7 @@ demo: $(BIN)/.installed
 	$(BIN)/aelab demo $(DEMO_ARGS)
 
 test: $(BIN)/.installed
+	sh scripts/install-browser.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

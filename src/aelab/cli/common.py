@@ -35,8 +35,11 @@ def setup_logging(verbose: bool = False) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    # Lightning's start-up notes (devices found, tips) say nothing a user acts on.
-    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+    # Lightning's start-up notes (devices found, tips) say nothing a user acts on. Lightning
+    # sets its loggers' levels when imported, so import it first.
+    import lightning  # noqa: F401
+
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
