@@ -114,3 +114,35 @@ def test_mnist_missing_data_says_where_it_looked(tmp_path, monkeypatch):
     result = invoke("mnist", "train", "--data-dir", tmp_path / "none", "--out", tmp_path / "o")
     assert result.exit_code == 2
     assert "AELAB_MNIST_DIR" in result.output
+
+
+@pytest.mark.parametrize(
+    ("variant", "figure", "printed"),
+    [
+        ("variational", "prior_samples", "ELBO"),
+        ("denoising", "denoising", "gaussian 0.3 inputs"),
+        ("sparse", "latent_space", "share near zero"),
+    ],
+)
+def test_mnist_variants(tmp_path, shared_data, variant, figure, printed):
+    out = tmp_path / variant
+    result = invoke(
+        "mnist",
+        "train",
+        "--data-dir",
+        shared_data / "mnist",
+        "--out",
+        out,
+        "--limit",
+        256,
+        "--epochs",
+        1,
+        "--latent-dim",
+        4,
+        "--variant",
+        variant,
+        "--no-progress",
+    )
+    assert result.exit_code == 0, result.output
+    assert printed in result.output
+    assert (out / "figures" / f"{figure}.png").stat().st_size > 1000

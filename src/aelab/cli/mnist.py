@@ -82,7 +82,13 @@ def train(
     JSON and every figure.
     """
     from aelab.data.mnist import load_mnist
-    from aelab.experiments.mnist import MNIST_TRAIN_CONFIG, evaluate_mnist, plot_mnist, train_mnist
+    from aelab.experiments.mnist import (
+        MNIST_TRAIN_CONFIG,
+        evaluate_mnist,
+        plot_mnist,
+        train_mnist,
+        training_noise,
+    )
     from aelab.training.variants import apply_variant
 
     setup_logging(verbose)
@@ -107,8 +113,9 @@ def train(
         run = train_mnist(splits, out, model=model, model_options=options, train_config=config)
         typer.echo(f"model: {run.model_dir}")
         if evaluate:
-            results = evaluate_mnist(run.network, splits, out)
-            plot_mnist(run.network, splits, out / "figures", history=run.fit.history)
+            noise = training_noise(config)
+            results = evaluate_mnist(run.network, splits, out, noise=noise, seed=seed)
+            plot_mnist(run.network, splits, out / "figures", history=run.fit.history, noise=noise)
             _print_table(results)
             typer.echo(f"results: {out / 'results.json'}")
 
@@ -124,13 +131,14 @@ def evaluate(
 ) -> None:
     """Test-set MSE and BCE, overall and per digit, beside PCA with as many components."""
     from aelab.data.mnist import load_mnist
-    from aelab.experiments.mnist import evaluate_mnist, load_mnist_model
+    from aelab.experiments.mnist import evaluate_mnist, load_mnist_model, training_noise
 
     setup_logging(verbose)
     with fail():
-        network, _ = load_mnist_model(model_dir)
+        network, extra = load_mnist_model(model_dir)
         splits = load_mnist(data_dir, seed=seed, download=download)
-        _print_table(evaluate_mnist(network, splits, out))
+        noise = training_noise(extra.get("train_config"))
+        _print_table(evaluate_mnist(network, splits, out, noise=noise, seed=seed))
         typer.echo(f"results: {out / 'results.json'}")
 
 
@@ -151,19 +159,27 @@ def plots(
     import pandas as pd
 
     from aelab.data.mnist import load_mnist
-    from aelab.experiments.mnist import load_mnist_model, plot_mnist
+    from aelab.experiments.mnist import load_mnist_model, plot_mnist, training_noise
 
     setup_logging(verbose)
     with fail():
-        network, _ = load_mnist_model(model_dir)
+        network, extra = load_mnist_model(model_dir)
+        noise = training_noise(extra.get("train_config"))
         splits = load_mnist(data_dir, seed=seed, download=download)
         history_csv = Path(model_dir).parent / "history.csv"
         history = pd.read_csv(history_csv) if history_csv.is_file() else None
-        for name, path in plot_mnist(network, splits, out, history=history, pair=pair).items():
+        figures = plot_mnist(network, splits, out, history=history, pair=pair, noise=noise)
+        for name, path in figures.items():
             typer.echo(f"{name}: {path}")
 
 
 def _print_table(results: dict) -> None:
-    typer.echo(f"{'method':<28}{'test MSE':>10}{'test BCE':>10}")
+    typer.echo(f"{'method':<40}{'test MSE':>10}{'test BCE':>10}")
     for row in results["reconstruction"]:
-        typer.echo(f"{row['method']:<28}{row['mse']:>10.4f}{row['bce']:>10.4f}")
+        typer.echo(f"{row['method']:<40}{row['mse']:>10.4f}{row['bce']:>10.4f}")
+    typer.echo(
+        f"latent: mean |z| {results['latent_mean_abs']:.4g}, "
+        f"share near zero {results['latent_near_zero_share']:.3f}"
+    )
+    if "elbo_nats" in results:
+        typer.echo(f"ELBO: {results['elbo_nats']:.2f} nats per image")

@@ -73,6 +73,16 @@ def train_mnist(
     return MnistRun(fit.network, fit, model_dir)
 
 
+def training_noise(train_config: TrainConfig | dict[str, Any] | None) -> tuple[str, float] | None:
+    """The ``(kind, level)`` corruption a model was trained with, or ``None``."""
+    if train_config is None:
+        return None
+    values = train_config if isinstance(train_config, dict) else train_config.to_dict()
+    if values.get("noise") is None:
+        return None
+    return values["noise"], float(values["noise_level"])
+
+
 def load_mnist_model(folder: str | Path) -> tuple[Autoencoder, dict[str, Any]]:
     """Read a model folder written by :func:`train_mnist`; returns the network and its extra."""
     saved = load_model(folder)
@@ -120,14 +130,29 @@ def reconstruction_table(
 
 
 def evaluate_mnist(
-    network: Autoencoder, splits: MnistSplits, out_dir: str | Path, *, pca_seed: int = 0
+    network: Autoencoder,
+    splits: MnistSplits,
+    out_dir: str | Path,
+    *,
+    noise: tuple[str, float] | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Test-set reconstruction figures of the network beside PCA with as many components.
 
-    Writes ``results.json`` (and ``reconstruction.csv``) into ``out_dir``.
+    Also reports how sparse the latent codes are, the evidence lower bound for variational
+    networks, and, when ``noise`` is given (denoising), the error of reconstructions of
+    corrupted test images against the clean ones. Writes ``results.json`` and
+    ``reconstruction.csv`` into ``out_dir``.
+
+    Args:
+        network: the trained image autoencoder.
+        splits: MNIST tensors; the test set is measured, PCA is fitted on the training set.
+        out_dir: where the files go.
+        noise: the training corruption ``(kind, level)`` of a denoising autoencoder.
+        seed: seeds the corruption and the variational samples.
 
     Returns:
-        The results: the table rows, the latent size, the test set's size.
+        The results: the table rows, latent statistics, ELBO, sizes.
     """
     from aelab.metrics import pca_reconstruction
 
@@ -135,25 +160,74 @@ def evaluate_mnist(
     out_dir.mkdir(parents=True, exist_ok=True)
     codes, rebuilt = encode_decode(network, splits.test_images)
     latent_dim = codes.shape[1]
+    train = splits.train_images.numpy()
     test = splits.test_images.numpy()
-    pca = pca_reconstruction(splits.train_images.numpy(), test, latent_dim, seed=pca_seed)
-    table = reconstruction_table(
-        test,
-        splits.test_labels.numpy(),
-        {f"autoencoder ({latent_dim}-D)": rebuilt, f"PCA ({latent_dim} components)": pca},
-    )
+    methods = {
+        f"autoencoder ({latent_dim}-D)": rebuilt,
+        f"PCA ({latent_dim} components)": pca_reconstruction(train, test, latent_dim, seed=seed),
+    }
+    if noise is not None:
+        noisy = corrupted(splits.test_images, noise, seed)
+        methods[f"autoencoder, {noise[0]} {noise[1]:g} inputs"] = encode_decode(network, noisy)[1]
+        methods[f"PCA, {noise[0]} {noise[1]:g} inputs"] = pca_reconstruction(
+            train, noisy.numpy(), latent_dim, seed=seed
+        )
+    table = reconstruction_table(test, splits.test_labels.numpy(), methods)
     table.to_csv(out_dir / "reconstruction.csv", index=False)
-    results = {
+
+    # Sparsity: how many latent activations are near zero, relative to the largest.
+    magnitude = np.abs(codes)
+    results: dict[str, Any] = {
         "experiment": "mnist",
         "model": network.registry_name,
         "latent_dim": latent_dim,
         "n_test": len(test),
         "reconstruction": table.to_dict(orient="records"),
+        "latent_mean_abs": float(magnitude.mean()),
+        "latent_near_zero_share": float((magnitude < 0.01 * magnitude.max()).mean()),
     }
+    if network.variational:
+        results["elbo_nats"] = elbo_per_image(network, splits.test_images, seed)
     (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     ae, pc = table.iloc[0], table.iloc[1]
     log.info("test MSE %.4f (PCA %.4f), BCE %.4f (PCA %.4f)", ae.mse, pc.mse, ae.bce, pc.bce)
     return results
+
+
+def corrupted(images: torch.Tensor, noise: tuple[str, float], seed: int = 0) -> torch.Tensor:
+    """``images`` with the training corruption applied, seeded, clipped to [0, 1]."""
+    from aelab.training.module import corrupt
+
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        return corrupt(images, noise[0], noise[1]).clamp(0, 1)
+    finally:
+        torch.random.set_rng_state(state)
+
+
+@torch.no_grad()
+def elbo_per_image(
+    network: Autoencoder, images: torch.Tensor, seed: int = 0, batch_size: int = 1000
+) -> float:
+    """Mean evidence lower bound per image, in nats, under a Bernoulli decoder.
+
+    ELBO = E_q[log p(x | z)] - KL(q(z | x) || N(0, I)), estimated with one latent sample
+    per image; higher is better.
+    """
+    from aelab.training.losses import elementwise_error, gaussian_kl
+
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    total = 0.0
+    try:
+        for batch in images.split(batch_size):
+            out = network.forward_train(batch)
+            log_likelihood = -elementwise_error("bce", out.reconstruction, batch).flatten(1).sum(1)
+            total += float((log_likelihood - gaussian_kl(out.mean, out.logvar)).sum())
+    finally:
+        torch.random.set_rng_state(state)
+    return total / len(images)
 
 
 def plot_mnist(
@@ -164,6 +238,8 @@ def plot_mnist(
     history: pd.DataFrame | None = None,
     pair: tuple[int, int] | None = None,
     n_show: int = 10,
+    noise: tuple[str, float] | None = None,
+    seed: int = 0,
 ) -> dict[str, Path]:
     """Every MNIST figure, as PNG files in ``out_dir``.
 
@@ -175,6 +251,9 @@ def plot_mnist(
         pair: indices of the two test images to interpolate between; by default the first
             test image and the first one of another digit.
         n_show: images per row in the grids.
+        noise: the training corruption of a denoising autoencoder, for a grid of noisy,
+            reconstructed and clean images.
+        seed: seeds the corruption and the prior samples.
 
     Returns:
         Figure name to path.
@@ -250,6 +329,25 @@ def plot_mnist(
         out_dir / "interpolation.png",
         title=f"From test image {i} (digit {labels[i]}) to test image {j} (digit {labels[j]})",
     )
+    if noise is not None:
+        noisy = corrupted(images[:n_show], noise, seed)
+        figures["denoising"] = plots.image_rows(
+            [
+                ("noisy", noisy.numpy()),
+                ("reconstructed", encode_decode(network, noisy)[1]),
+                ("clean", originals[:n_show]),
+            ],
+            out_dir / "denoising.png",
+            title=f"Denoising: {noise[0]} noise at {noise[1]:g}",
+        )
+    if network.variational:
+        generator = torch.Generator().manual_seed(seed)
+        drawn = network.sample(2 * n_show, generator=generator).numpy()
+        figures["samples"] = plots.image_rows(
+            [("sample", drawn[:n_show]), ("sample", drawn[n_show:])],
+            out_dir / "prior_samples.png",
+            title="New images decoded from draws of the prior N(0, I)",
+        )
     if history is not None and len(history):
         figures["loss_curves"] = plots.loss_curves(
             history, out_dir / "loss_curves.png", "MNIST autoencoder"
@@ -278,8 +376,11 @@ def run_mnist(
     run = train_mnist(
         splits, out_dir, model=model, model_options=model_options, train_config=train_config
     )
-    results = evaluate_mnist(run.network, splits, out_dir)
-    figures = plot_mnist(run.network, splits, Path(out_dir) / "figures", history=run.fit.history)
+    noise = training_noise(train_config)
+    results = evaluate_mnist(run.network, splits, out_dir, noise=noise, seed=seed)
+    figures = plot_mnist(
+        run.network, splits, Path(out_dir) / "figures", history=run.fit.history, noise=noise
+    )
     results.update(
         epochs=run.fit.epochs,
         train_seconds=run.fit.seconds,
