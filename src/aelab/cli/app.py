@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from aelab.cli import mnist, signals
+from aelab.cli import mnist, sensors, signals
 from aelab.cli.common import parse_options
 from aelab.cli.options import Accelerator, Devices, ModelSet, Quiet, Seed, Verbose
 
@@ -21,10 +21,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode="markdown",
 )
 
 app.add_typer(mnist.app, name="mnist")
 app.add_typer(signals.app, name="signals")
+app.command("fit")(sensors.fit)
+app.command("score")(sensors.score)
 
 
 @app.command()
