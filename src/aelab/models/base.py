@@ -61,3 +61,37 @@ class Autoencoder(nn.Module):
                 f"{type(self).__name__} expects a batch shaped (N, {expected}); "
                 f"got {tuple(x.shape)}"
             )
+
+
+class VariationalMixin:
+    """Turns an autoencoder variational.
+
+    The encoder's last layer gives means and log-variances side by side (twice the plain
+    latent width), training decodes a sample drawn from them (reparameterisation), and
+    :meth:`encode` gives the posterior mean.
+
+    Put it before the plain network class in the bases.
+    """
+
+    variational = True
+
+    @property
+    def latent_head_size(self) -> int:
+        """Width of the encoder's last layer: means, then log-variances."""
+        return 2 * super().latent_head_size  # type: ignore[misc]
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance of q(z | x), each shaped like the plain latent code."""
+        self.check_input(x)  # type: ignore[attr-defined]
+        mean, logvar = self.encoder(x).chunk(2, dim=1)  # type: ignore[attr-defined]
+        return mean, logvar.clamp(-30.0, 20.0)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The posterior mean."""
+        return self.posterior(x)[0]
+
+    def forward_train(self, x: torch.Tensor) -> AutoencoderOutput:
+        """Decode a reparameterised sample z = mean + exp(logvar / 2) * eps."""
+        mean, logvar = self.posterior(x)
+        z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
+        return AutoencoderOutput(self.decode(z), z, mean, logvar)  # type: ignore[attr-defined]

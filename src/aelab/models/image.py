@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from aelab.models.base import Autoencoder, AutoencoderOutput
+from aelab.models.base import Autoencoder, AutoencoderOutput, VariationalMixin
 from aelab.models.layers import (
     HIDDEN_ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
@@ -192,38 +192,12 @@ class ImageAutoencoder(Autoencoder):
 
 
 @register_model("image_vae", ImageAutoencoderConfig)
-class ImageVAE(ImageAutoencoder):
+class ImageVAE(VariationalMixin, ImageAutoencoder):
     """Variational image autoencoder.
 
     The encoder gives a mean and a log-variance per latent dimension; training decodes a
-    sample drawn from them (reparameterisation).
-
-    The latent code of :meth:`encode` is the posterior mean; :meth:`sample` decodes draws
-    from the standard normal prior.
+    sample drawn from them. :meth:`sample` decodes draws from the standard normal prior.
     """
-
-    variational = True
-
-    @property
-    def latent_head_size(self) -> int:
-        """Width of the encoder's last linear layer: means, then log-variances."""
-        return 2 * self.config.latent_dim
-
-    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and log-variance, each ``(N, latent_dim)``."""
-        self.check_input(x)
-        mean, logvar = self.encoder(x).chunk(2, dim=1)
-        return mean, logvar.clamp(-30.0, 20.0)
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior mean ``(N, latent_dim)``."""
-        return self.posterior(x)[0]
-
-    def forward_train(self, x: torch.Tensor) -> AutoencoderOutput:
-        """Decode a reparameterised sample z = mean + exp(logvar / 2) * eps."""
-        mean, logvar = self.posterior(x)
-        z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
-        return AutoencoderOutput(self.decode(z), z, mean, logvar)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from aelab.models.base import Autoencoder, AutoencoderOutput
+from aelab.models.base import Autoencoder, VariationalMixin
 from aelab.models.layers import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, make_activation
 from aelab.models.registry import register_model
 
@@ -151,34 +151,9 @@ class SignalAutoencoder(Autoencoder):
 
 
 @register_model("signal_vae", SignalAutoencoderConfig)
-class SignalVAE(SignalAutoencoder):
+class SignalVAE(VariationalMixin, SignalAutoencoder):
     """Variational Conv1D autoencoder.
 
     The bottleneck gives a mean and a log-variance per latent channel and time step;
     training decodes a sample drawn from them.
-
-    The latent code of :meth:`encode` is the posterior mean.
     """
-
-    variational = True
-
-    @property
-    def latent_head_size(self) -> int:
-        """Channels of the encoder's last convolution: means, then log-variances."""
-        return 2 * self.config.latent_channels
-
-    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and log-variance, each ``(N, latent_channels, latent_length)``."""
-        self.check_input(x)
-        mean, logvar = self.encoder(x).chunk(2, dim=1)
-        return mean, logvar.clamp(-30.0, 20.0)
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior mean."""
-        return self.posterior(x)[0]
-
-    def forward_train(self, x: torch.Tensor) -> AutoencoderOutput:
-        """Decode a reparameterised sample z = mean + exp(logvar / 2) * eps."""
-        mean, logvar = self.posterior(x)
-        z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
-        return AutoencoderOutput(self.decode(z), z, mean, logvar)
