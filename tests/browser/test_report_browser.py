@@ -1,8 +1,6 @@
 """The HTML report opened in a real headless Chromium: it loads, renders whole, and is clean."""
 
-import os
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,26 +9,9 @@ import pytest
 
 from aelab.plots.common import new_figure, save_figure
 from aelab.reports import Figure, Report, Section, Table, library_versions, write_report
-from aelab.reports.browser import HeadlessChromium, find_chromium
+from aelab.reports.browser import HeadlessChromium
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[HeadlessChromium]:
-    chromium = find_chromium()
-    if chromium is None:
-        message = (
-            "no Chromium for the browser tests (looked for $AELAB_CHROMIUM, then chromium on "
-            "PATH); install it with scripts/install-browser.sh"
-        )
-        required = os.environ.get("AELAB_REQUIRE_BROWSER") == "1"
-        on_ci = os.environ.get("CI", "").lower() not in ("", "0", "false")
-        if required or on_ci:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    with HeadlessChromium(chromium, timeout=60) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
