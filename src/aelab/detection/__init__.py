@@ -1,6 +1,7 @@
 """Detection: detectors that score samples, and threshold strategies that flag them."""
 
 from aelab.detection.detector import AutoencoderDetector, DetectorScores
+from aelab.detection.sensor import SensorDetector, SensorScores, StreamingScorer, StreamUpdate
 from aelab.detection.thresholds import (
     STRATEGIES,
     ThresholdSpec,
@@ -13,6 +14,10 @@ __all__ = [
     "STRATEGIES",
     "AutoencoderDetector",
     "DetectorScores",
+    "SensorDetector",
+    "SensorScores",
+    "StreamUpdate",
+    "StreamingScorer",
     "ThresholdSpec",
     "ThresholdWarning",
     "describe",

@@ -184,12 +184,18 @@ class AutoencoderDetector(BaseEstimator):
 
     # --- saving --------------------------------------------------------------------------
 
-    def save(self, folder: str | Path) -> Path:
-        """Write the fitted detector as safetensors weights and a JSON config."""
+    def save(self, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Write the fitted detector as safetensors weights and a JSON config.
+
+        Args:
+            folder: the model folder; replaced whole if it exists.
+            extra: more JSON-ready entries for the config's ``extra``, such as a wrapping
+                detector's settings; they may not reuse the detector's own keys.
+        """
         from aelab.persistence import save_model
 
         check_is_fitted(self, "threshold_")
-        extra = {
+        own = {
             "detector": "AutoencoderDetector",
             "params": {
                 "validation_share": self.validation_share,
@@ -204,7 +210,10 @@ class AutoencoderDetector(BaseEstimator):
             "input_shape": list(self.input_shape_),
             "val_scores": self.val_scores_.tolist(),
         }
-        return save_model(folder, self.network_, extra)
+        clash = sorted(set(own) & set(extra or {}))
+        if clash:
+            raise ValueError(f"extra may not reuse the detector's own keys: {', '.join(clash)}")
+        return save_model(folder, self.network_, {**own, **(extra or {})})
 
     @classmethod
     def load(cls, folder: str | Path) -> AutoencoderDetector:

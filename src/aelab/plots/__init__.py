@@ -8,6 +8,7 @@ from aelab.plots.images import (
     latent_scatter,
     reconstruction_grid,
 )
+from aelab.plots.sensors import sensor_contributions, sensor_scores
 from aelab.plots.signals import roc_pr_curves, score_histogram, signal_examples
 
 __all__ = [
@@ -20,5 +21,7 @@ __all__ = [
     "roc_pr_curves",
     "save_figure",
     "score_histogram",
+    "sensor_contributions",
+    "sensor_scores",
     "signal_examples",
 ]
