@@ -1,5 +1,6 @@
 """The demo's own report, from a tiny real run, opened in headless Chromium."""
 
+import dataclasses
 import json
 
 import pytest
@@ -19,9 +20,10 @@ TINY = DemoSettings(
 )
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory, shared_data):
-    return run_demo(tmp_path_factory.mktemp("demo"), TINY)
+@pytest.fixture(scope="module", params=["plain", "variational"])
+def demo_run(request, tmp_path_factory, shared_data):
+    settings = dataclasses.replace(TINY, variant=request.param)
+    return run_demo(tmp_path_factory.mktemp(request.param), settings)
 
 
 def test_demo_writes_every_output(demo_run):
@@ -36,7 +38,8 @@ def test_demo_writes_every_output(demo_run):
 
 def test_demo_report_renders_whole_in_a_browser(demo_run, browser):
     check = browser.check(demo_run.report)
-    assert check.images_total >= 15
+    variational = demo_run.results["settings"]["variant"] == "variational"
+    assert check.images_total >= (16 if variational else 15)
     assert check.images_rendered == check.images_total, check.broken_images
     assert check.problems() == []
     assert check.title == "aelab demo"

@@ -13,7 +13,7 @@ import typer
 
 from aelab.cli import mnist, sensors, signals
 from aelab.cli.common import parse_options
-from aelab.cli.options import Accelerator, Devices, ModelSet, Quiet, Seed, Verbose
+from aelab.cli.options import Accelerator, Devices, ModelSet, Quiet, Seed, Variant, Verbose
 
 app = typer.Typer(
     name="aelab",
@@ -81,6 +81,7 @@ def demo(
     epochs: Annotated[
         int | None, typer.Option("--mnist-epochs", help="Epochs of the image autoencoder.")
     ] = None,
+    variant: Variant = "plain",
     accelerator: Accelerator = "auto",
     devices: Devices = "auto",
     seed: Seed = 0,
@@ -109,6 +110,7 @@ def demo(
             "devices": device_value(devices),
             "seed": seed,
             "progress_bar": not no_progress,
+            "variant": variant,
         }
         if epochs is not None:
             changes["mnist_epochs"] = epochs

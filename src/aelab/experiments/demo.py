@@ -38,6 +38,7 @@ class DemoSettings:
         accelerator: Lightning accelerator (``auto`` takes a GPU when there is one).
         devices: Lightning devices.
         progress_bar: show training progress bars.
+        variant: ``plain``, ``denoising``, ``sparse`` or ``variational``, for both networks.
     """
 
     mnist_epochs: int = 8
@@ -53,6 +54,7 @@ class DemoSettings:
     accelerator: str = "auto"
     devices: int | str = "auto"
     progress_bar: bool = True
+    variant: str = "plain"
 
 
 #: A smoke run of a minute or two with the same outputs.
@@ -106,8 +108,15 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
     from aelab.data.benchmarks import data_root
     from aelab.data.mnist import load_mnist
     from aelab.data.synthetic import list_anomaly_kinds, make_signal_dataset
-    from aelab.experiments.mnist import MNIST_TRAIN_CONFIG, evaluate_mnist, plot_mnist, train_mnist
+    from aelab.experiments.mnist import (
+        MNIST_TRAIN_CONFIG,
+        evaluate_mnist,
+        plot_mnist,
+        train_mnist,
+        training_noise,
+    )
     from aelab.experiments.signals import SIGNAL_TRAIN_CONFIG, evaluate_detector, train_detector
+    from aelab.training.variants import apply_variant
 
     settings = settings or DemoSettings()
     run_dir = Path(out_dir) if out_dir is not None else default_run_dir()
@@ -129,20 +138,31 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
         splits = load_mnist(
             mnist_dir, seed=settings.seed, download=settings.download, limit=settings.mnist_limit
         )
-    mnist_config = dataclasses.replace(
-        MNIST_TRAIN_CONFIG, max_epochs=settings.mnist_epochs, **devices
+    image_model, mnist_config = apply_variant(
+        settings.variant,
+        "image_ae",
+        dataclasses.replace(MNIST_TRAIN_CONFIG, max_epochs=settings.mnist_epochs, **devices),
     )
+    noise = training_noise(mnist_config)
     with clock("MNIST: train"):
         mnist_run = train_mnist(
             splits,
             run_dir / "mnist",
+            model=image_model,
             model_options={"latent_dim": settings.latent_dim},
             train_config=mnist_config,
         )
     with clock("MNIST: evaluate and plot"):
-        mnist_results = evaluate_mnist(mnist_run.network, splits, run_dir / "mnist")
+        mnist_results = evaluate_mnist(
+            mnist_run.network, splits, run_dir / "mnist", noise=noise, seed=settings.seed
+        )
         mnist_figures = plot_mnist(
-            mnist_run.network, splits, run_dir / "mnist" / "figures", history=mnist_run.fit.history
+            mnist_run.network,
+            splits,
+            run_dir / "mnist" / "figures",
+            history=mnist_run.fit.history,
+            noise=noise,
+            seed=settings.seed,
         )
     mnist_results.update(
         epochs=mnist_run.fit.epochs,
@@ -153,8 +173,10 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
     )
 
     # Signal detector on synthetic signals: the classic recipe, then every anomaly kind.
-    signal_config = dataclasses.replace(
-        SIGNAL_TRAIN_CONFIG, max_epochs=settings.signal_epochs, **devices
+    signal_model, signal_config = apply_variant(
+        settings.variant,
+        "signal_ae",
+        dataclasses.replace(SIGNAL_TRAIN_CONFIG, max_epochs=settings.signal_epochs, **devices),
     )
     with clock("Signals: generate"):
         classic = make_signal_dataset(
@@ -169,7 +191,9 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
             seed=settings.seed + 1,
         )
     with clock("Signals: train"):
-        detector = train_detector(classic, run_dir / "signals", train_config=signal_config)
+        detector = train_detector(
+            classic, run_dir / "signals", model=signal_model, train_config=signal_config
+        )
     with clock("Signals: evaluate and plot"):
         classic_results = evaluate_detector(
             detector, classic, run_dir / "signals", name="classic", seed=settings.seed
@@ -214,22 +238,35 @@ def write_demo_report(
     per_digit = per_digit.reset_index()
     ae, pca = table.iloc[0], table.iloc[1]
     figure = mnist["figures"]
+    variant = results["settings"]["variant"]
+    facts = {
+        "test MSE": f"{ae.mse:.4f}",
+        f"PCA ({mnist['latent_dim']}) test MSE": f"{pca.mse:.4f}",
+        "epochs": str(mnist["epochs"]),
+        "seconds per epoch": f"{mnist['seconds_per_epoch']:.0f}",
+        "latent share near zero": f"{mnist['latent_near_zero_share']:.3f}",
+    }
+    if "elbo_nats" in mnist:
+        facts["ELBO (nats per image)"] = f"{mnist['elbo_nats']:.1f}"
+    extra_figures = [
+        Figure(title, Path(figure[key]))
+        for key, title in (
+            ("denoising", "Noisy test images, their reconstructions, and the clean images"),
+            ("samples", "New images decoded from draws of the prior"),
+        )
+        if key in figure
+    ]
 
     mnist_section = Section(
         "Images: the MNIST autoencoder",
         intro=(
-            f"The reference convolutional autoencoder ({mnist['latent_dim']}-D latent) trained on "
+            f"The {variant} convolutional autoencoder ({mnist['latent_dim']}-D latent) trained on "
             f"{mnist['n_train']:,} MNIST images, early-stopped on {mnist['n_val']:,} more, and "
             f"measured on the {mnist['n_test']:,} test images. PCA with as many components is "
             "the baseline: an autoencoder earns its keep when it rebuilds better than the "
             "best linear projection of the same size."
         ),
-        facts={
-            "test MSE": f"{ae.mse:.4f}",
-            f"PCA ({mnist['latent_dim']}) test MSE": f"{pca.mse:.4f}",
-            "epochs": str(mnist["epochs"]),
-            "seconds per epoch": f"{mnist['seconds_per_epoch']:.0f}",
-        },
+        facts=facts,
         tables=[
             Table("Test-set reconstruction error", overall),
             Table("Test MSE per digit", per_digit, caption="Columns are the digits 0 to 9."),
@@ -248,6 +285,7 @@ def write_demo_report(
                 "Interpolation between two test images in latent space",
                 Path(figure["interpolation"]),
             ),
+            *extra_figures,
             Figure("Loss per epoch", Path(figure["loss_curves"])),
         ],
     )
