@@ -108,8 +108,9 @@ class AutoencoderDetector(BaseEstimator):
             raise ValueError(f"X_val samples are shaped {X_val.shape[1:]}; X's are {X.shape[1:]}")
 
         self.network_config_ = self._network_config(X.shape[1:])
-        network = create_model(self.model, **self.network_config_)
         self.train_config_ = _train_config(self.train_config)
+        torch.manual_seed(self.train_config_.seed)  # the initial weights follow the seed too
+        network = create_model(self.model, **self.network_config_)
         self.threshold_spec_ = self.threshold or ThresholdSpec()
         self.input_shape_ = tuple(int(s) for s in X.shape[1:])
 

@@ -59,6 +59,7 @@ def train_mnist(
     """
     out_dir = Path(out_dir)
     config = train_config or MNIST_TRAIN_CONFIG
+    torch.manual_seed(config.seed)  # the initial weights follow the seed too
     network = create_model(model, **(model_options or {}))
     fit = fit_autoencoder(network, splits.train_images, splits.val_images, config, out_dir / "logs")
     fit.history.to_csv(out_dir / "history.csv", index=False)
