@@ -1,15 +1,16 @@
-import os
 from pathlib import Path
 
 import pytest
 import torch
 
+from aelab.data.benchmarks import data_root
+
 # One thread: on a shared 2-core machine, two torch threads spin waiting for each other
 # and small networks train many times slower than on one.
 torch.set_num_threads(1)
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("AELAB_SHARED_DATA", ROOT.parent / "shared" / "data"))
+# The same place the library looks: $AELAB_DATA_DIR, else ../shared/data beside the clone.
+SHARED_DATA = data_root()
 
 
 @pytest.fixture(scope="session")

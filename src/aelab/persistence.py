@@ -40,6 +40,7 @@ def save_model(
         The folder.
     """
     folder = Path(folder)
+    _check_replaceable(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     config = {
         "format_version": FORMAT_VERSION,
@@ -49,6 +50,7 @@ def save_model(
         "extra": extra or {},
     }
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a model folder is an ordinary folder
     try:
         state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
         save_file(state, staging / WEIGHTS)
@@ -65,6 +67,21 @@ def save_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder
+
+
+def _check_replaceable(folder: Path) -> None:
+    """Refuse to replace anything but an earlier model folder, so no user file is lost."""
+    if not folder.name or folder.resolve() == Path.cwd().resolve():
+        raise ValueError(f"{folder} cannot be a model folder; name a new folder instead")
+    if folder.is_file():
+        raise FileExistsError(f"{folder} is a file; a model folder needs a new or model path")
+    if folder.is_dir():
+        others = sorted(p.name for p in folder.iterdir() if p.name not in (WEIGHTS, CONFIG))
+        if others:
+            raise FileExistsError(
+                f"{folder} exists and holds other files ({', '.join(others[:3])}); "
+                "a model is saved only into a new folder or over an earlier model folder"
+            )
 
 
 def load_model(folder: str | Path) -> SavedModel:

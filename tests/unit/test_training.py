@@ -123,3 +123,15 @@ def test_variants_choose_network_and_objective():
     assert apply_variant("sparse", "image_ae", base)[1].sparsity > 0
     with pytest.raises(ValueError, match="unknown variant"):
         apply_variant("contractive", "image_ae", base)
+
+
+def test_saving_never_replaces_a_folder_with_other_files(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "readings.csv").write_text("t,x\n1,2\n")
+    with pytest.raises(FileExistsError, match="holds other files"):
+        save_model(tmp_path / "data", create_model("signal_ae"))
+    assert (tmp_path / "data" / "readings.csv").read_text() == "t,x\n1,2\n"
+    (tmp_path / "file.csv").write_text("x")
+    with pytest.raises(FileExistsError, match="is a file"):
+        save_model(tmp_path / "file.csv", create_model("signal_ae"))
+    assert (tmp_path / "file.csv").read_text() == "x"

@@ -64,7 +64,7 @@ class SignalAutoencoderConfig:
         if self.length % self.pool_size**n:
             raise ValueError(
                 f"length {self.length} must be divisible by pool_size ** layers = "
-                f"{self.pool_size**n}; pick a window length that is"
+                f"{self.pool_size**n}; pick a length (window) that is a multiple of it"
             )
         if self.activation not in HIDDEN_ACTIVATIONS:
             raise ValueError(
