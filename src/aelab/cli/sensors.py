@@ -126,7 +126,10 @@ def fit(
     train_set: TrainSet = None,
     log_dir: Annotated[
         Path | None,
-        typer.Option("--log-dir", help="Training logs and checkpoints. Default: <out>-logs."),
+        typer.Option(
+            "--log-dir",
+            help="Training logs and checkpoints. Default: the --out folder's name plus -logs.",
+        ),
     ] = None,
     verbose: Verbose = False,
 ) -> None:
