@@ -171,7 +171,7 @@ def evaluate(
 
     from aelab.data.synthetic import load_signal_dataset
     from aelab.detection import AutoencoderDetector
-    from aelab.experiments.signals import evaluate_detector
+    from aelab.experiments.signals import SUMMARY_COLUMNS, evaluate_detector
 
     setup_logging(verbose)
     with fail():
@@ -179,18 +179,8 @@ def evaluate(
         results = evaluate_detector(
             detector, load_signal_dataset(data), out, baselines=baselines, seed=seed
         )
-        columns = [
-            "method",
-            "roc_auc",
-            "pr_auc",
-            "precision",
-            "recall",
-            "f1",
-            "tp",
-            "fp",
-            "fn",
-            "tn",
-        ]
-        typer.echo(pd.DataFrame(results["classification"])[columns].to_string(index=False))
+        typer.echo(
+            pd.DataFrame(results["classification"])[list(SUMMARY_COLUMNS)].to_string(index=False)
+        )
         typer.echo(pd.DataFrame(results["recall_by_kind"]).to_string(index=False))
         typer.echo(f"results: {out / 'signals_results.json'}")

@@ -227,6 +227,7 @@ def write_demo_report(
     run_dir: Path, results: dict[str, Any], mnist_config: Any, signal_config: Any
 ) -> Path:
     """Assemble the report's sections from the results and write ``report.html``."""
+    from aelab.experiments.signals import SUMMARY_COLUMNS
     from aelab.reports import Figure, Report, Section, Table, library_versions, write_report
 
     mnist = results["mnist"]
@@ -327,20 +328,7 @@ def write_demo_report(
         tables = [
             Table(
                 "Classification of the test signals",
-                classification[
-                    [
-                        "method",
-                        "roc_auc",
-                        "pr_auc",
-                        "precision",
-                        "recall",
-                        "f1",
-                        "tp",
-                        "fp",
-                        "fn",
-                        "tn",
-                    ]
-                ],
+                classification[list(SUMMARY_COLUMNS)],
                 caption="tp/fp/fn/tn: the confusion matrix; an anomaly is the positive class.",
             )
         ]

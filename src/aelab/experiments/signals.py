@@ -23,6 +23,20 @@ SIGNAL_TRAIN_CONFIG = TrainConfig(
 
 SEVERITY_BANDS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
+#: The classification figures shown in tables, in order; tp/fp/fn/tn is the confusion matrix.
+SUMMARY_COLUMNS = (
+    "method",
+    "roc_auc",
+    "pr_auc",
+    "precision",
+    "recall",
+    "f1",
+    "tp",
+    "fp",
+    "fn",
+    "tn",
+)
+
 
 def train_detector(
     dataset: SignalDataset,
