@@ -1,6 +1,7 @@
 """Drive the command line as a user would, on small data."""
 
 import json
+import warnings
 
 import pytest
 from typer.testing import CliRunner
@@ -67,7 +68,7 @@ def test_mnist_train_evaluate_plots(tmp_path, shared_data):
     trained = invoke(
         "mnist",
         "train",
-        "--data-dir",
+        "--mnist-dir",
         mnist,
         "--out",
         out,
@@ -89,14 +90,14 @@ def test_mnist_train_evaluate_plots(tmp_path, shared_data):
     ):
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
     evaluated = invoke(
-        "mnist", "evaluate", out / "model", "--data-dir", mnist, "--out", tmp_path / "eval"
+        "mnist", "evaluate", out / "model", "--mnist-dir", mnist, "--out", tmp_path / "eval"
     )
     assert evaluated.exit_code == 0, evaluated.output
     plotted = invoke(
         "mnist",
         "plots",
         out / "model",
-        "--data-dir",
+        "--mnist-dir",
         mnist,
         "--out",
         tmp_path / "figs",
@@ -111,9 +112,32 @@ def test_mnist_train_evaluate_plots(tmp_path, shared_data):
 def test_mnist_missing_data_says_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.setenv("AELAB_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("AELAB_MNIST_DIR", raising=False)
-    result = invoke("mnist", "train", "--data-dir", tmp_path / "none", "--out", tmp_path / "o")
+    monkeypatch.setenv("AELAB_DATA_DIR", str(tmp_path / "data"))
+    result = invoke("mnist", "train", "--mnist-dir", tmp_path / "none", "--out", tmp_path / "o")
     assert result.exit_code == 2
-    assert "AELAB_MNIST_DIR" in result.output
+    assert "AELAB_MNIST_DIR" in result.output and "--mnist-dir" in result.output
+    assert not (tmp_path / "o").exists()  # nothing written when the data is missing
+
+
+def test_demo_without_mnist_fails_before_writing_anything(tmp_path, monkeypatch):
+    monkeypatch.setenv("AELAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("AELAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("AELAB_MNIST_DIR", raising=False)
+    result = invoke("demo", "--quick", "--mnist-dir", tmp_path / "none", "--out", tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert "MNIST not found" in result.output and "--download" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("n_option", "value", "expected"),
+    [("--n-train", 0, "--n-train"), ("--severity", "high", "--severity takes a number")],
+)
+def test_signals_generate_refuses_bad_settings(tmp_path, n_option, value, expected):
+    result = invoke("signals", "generate", "--out", tmp_path / "d.npz", n_option, value)
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert not (tmp_path / "d.npz").exists()
 
 
 @pytest.mark.parametrize(
@@ -129,7 +153,7 @@ def test_mnist_variants(tmp_path, shared_data, variant, figure, printed):
     result = invoke(
         "mnist",
         "train",
-        "--data-dir",
+        "--mnist-dir",
         shared_data / "mnist",
         "--out",
         out,
@@ -146,3 +170,13 @@ def test_mnist_variants(tmp_path, shared_data, variant, figure, printed):
     assert result.exit_code == 0, result.output
     assert printed in result.output
     assert (out / "figures" / f"{figure}.png").stat().st_size > 1000
+
+
+def test_warnings_print_as_one_plain_line(capsys):
+    from aelab.cli.common import setup_logging
+    from aelab.detection.thresholds import ThresholdWarning
+
+    setup_logging()
+    warning = ThresholdWarning("too few validation scores")
+    warnings.showwarning(warning, ThresholdWarning, "thresholds.py", 83)
+    assert capsys.readouterr().err == "warning: too few validation scores\n"

@@ -1,6 +1,7 @@
 import functools
 import gzip
 import hashlib
+import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -65,6 +66,7 @@ def _isolated(tmp_path, monkeypatch):
     """Keep every test off the network, off the user's cache and off their settings."""
     monkeypatch.setenv("AELAB_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("AELAB_MNIST_DIR", raising=False)
+    monkeypatch.setenv("AELAB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setattr(mnist, "MIRRORS", ())
 
 
@@ -284,6 +286,7 @@ def test_places_are_searched_in_order(tmp_path, monkeypatch, caplog):
     contents = synthetic_files()
     given = write_folder(tmp_path / "given", contents)
     env = write_folder(tmp_path / "env", contents)
+    shared = write_folder(tmp_path / "data" / "mnist", contents)
     cache = write_folder(tmp_path / "cache" / "mnist", contents)
     monkeypatch.setenv("AELAB_MNIST_DIR", str(env))
 
@@ -293,6 +296,8 @@ def test_places_are_searched_in_order(tmp_path, monkeypatch, caplog):
         assert find_mnist(tmp_path / "elsewhere") == env
     assert "elsewhere" in caplog.text  # a given path that is passed over is not silent
     monkeypatch.delenv("AELAB_MNIST_DIR")
+    assert find_mnist() == shared
+    shutil.rmtree(shared)
     assert find_mnist() == cache
 
 
@@ -310,6 +315,7 @@ def test_missing_files_name_every_place_searched_and_the_fixes(tmp_path, monkeyp
     assert f"{tmp_path / 'from-env'} (does not exist)" in message
     assert str(tmp_path / "cache" / "mnist") in message
     assert "AELAB_MNIST_DIR" in message and "download=True" in message
+    assert "--mnist-dir" in message and "--download" in message and "AELAB_DATA_DIR" in message
 
 
 # ---------------------------------------------------------------- downloading

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,6 +42,12 @@ def setup_logging(verbose: bool = False) -> None:
 
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings (a threshold the data cannot support, say) as one line, not a source dump."""
+    typer.secho(f"warning: {message}", err=True, fg=typer.colors.YELLOW)
 
 
 def train_config_from(base: Any, pairs: list[str] | None, **given: Any) -> Any:

@@ -33,9 +33,11 @@ app = typer.Typer(
 DataDir = Annotated[
     Path | None,
     typer.Option(
+        "--mnist-dir",
         "--data-dir",
         help="Folder with the four MNIST IDX files (gzipped or not). Default: "
-        "$AELAB_MNIST_DIR, then the cache folder (~/.cache/aelab/mnist).",
+        "$AELAB_MNIST_DIR, then mnist/ under $AELAB_DATA_DIR, then the cache folder "
+        "(~/.cache/aelab/mnist).",
     ),
 ]
 Download = Annotated[

@@ -43,9 +43,13 @@ def generate(
     out: Annotated[Path, typer.Option("--out", "-o", help="The .npz file to write.")] = Path(
         "runs/signals/data.npz"
     ),
-    n_train: Annotated[int, typer.Option("--n-train", help="Normal training signals.")] = 2000,
-    n_val: Annotated[int, typer.Option("--n-val", help="Normal validation signals.")] = 500,
-    n_test: Annotated[int, typer.Option("--n-test", help="Test signals, normal and not.")] = 1000,
+    n_train: Annotated[
+        int, typer.Option("--n-train", min=1, help="Normal training signals.")
+    ] = 2000,
+    n_val: Annotated[int, typer.Option("--n-val", min=1, help="Normal validation signals.")] = 500,
+    n_test: Annotated[
+        int, typer.Option("--n-test", min=1, help="Test signals, normal and not.")
+    ] = 1000,
     anomaly_share: Annotated[
         float, typer.Option("--anomaly-share", help="Share of abnormal test signals.")
     ] = 0.5,
@@ -81,8 +85,7 @@ def generate(
     setup_logging(verbose)
     with fail():
         chosen = list_anomaly_kinds() if kinds == "all" else [k.strip() for k in kinds.split(",")]
-        parts = [float(v) for v in severity.split(",")]
-        level = parts[0] if len(parts) == 1 else (parts[0], parts[1])
+        level = _severity(severity)
         dataset = make_signal_dataset(
             n_train,
             n_val,
@@ -184,3 +187,14 @@ def evaluate(
         )
         typer.echo(pd.DataFrame(results["recall_by_kind"]).to_string(index=False))
         typer.echo(f"results: {out / 'signals_results.json'}")
+
+
+def _severity(text: str) -> float | tuple[float, float]:
+    """``--severity``: one number, or ``LOW,HIGH``."""
+    try:
+        parts = [float(v) for v in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2):
+        raise ValueError(f"--severity takes a number or LOW,HIGH (e.g. 0.2,1); got {text!r}")
+    return parts[0] if len(parts) == 1 else (parts[0], parts[1])

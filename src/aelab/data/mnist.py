@@ -140,7 +140,9 @@ def find_mnist(path: str | Path | None = None, download: bool = False) -> Path:
     """Return the folder that holds the four MNIST files.
 
     The places searched, in order: ``path``; the folder named by the environment variable
-    ``AELAB_MNIST_DIR``; the cache folder, ``$AELAB_CACHE_DIR/mnist`` or else
+    ``AELAB_MNIST_DIR``; ``mnist/`` in the data folder that holds every data set aelab reads
+    (:func:`aelab.data.benchmarks.data_root`: ``$AELAB_DATA_DIR``, else ``../shared/data``
+    beside a source checkout); the cache folder, ``$AELAB_CACHE_DIR/mnist`` or else
     ``~/.cache/aelab/mnist``. A folder holds a file when it has it gzipped
     (``train-images-idx3-ubyte.gz``) or plain (``train-images-idx3-ubyte``). The files are
     located here, not read; :func:`load_mnist` verifies them.
@@ -166,6 +168,11 @@ def find_mnist(path: str | Path | None = None, download: bool = False) -> Path:
         places.append(("the given path", Path(path).expanduser()))
     if os.environ.get(ENV_DIR):
         places.append((f"${ENV_DIR}", Path(os.environ[ENV_DIR]).expanduser()))
+    from aelab.data.benchmarks import data_root  # the data sets' common folder
+
+    shared = data_root() / "mnist"
+    if shared.is_dir():
+        places.append(("the data folder", shared))
     cache = _cache_dir()
     places.append(("the cache folder", cache))
 
@@ -183,8 +190,10 @@ def find_mnist(path: str | Path | None = None, download: bool = False) -> Path:
         raise FileNotFoundError(
             "MNIST not found; searched:\n  "
             + "\n  ".join(searched)
-            + f"\nPass the folder holding the four files ({', '.join(_MAGIC)}, gzipped or "
-            f"not) as path, set {ENV_DIR} to it, or allow the download (download=True)."
+            + f"\nGive the folder holding the four files ({', '.join(_MAGIC)}, gzipped or "
+            f"not): as path= in Python or --mnist-dir on the command line, or in ${ENV_DIR}, "
+            "or as mnist/ under $AELAB_DATA_DIR. Or allow the download: download=True in "
+            "Python, --download on the command line."
         )
     _, missing = _files_in(cache)
     logger.info("Downloading %d MNIST file(s) into %s", len(missing), cache)

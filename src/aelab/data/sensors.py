@@ -380,7 +380,8 @@ def _parse_numeric(column: pd.Series, name: str, path: Path) -> pd.Series:
         raise SensorDataError(
             f"column {name!r} of {path} holds the non-numeric value {column.iloc[row]!r} at "
             f"row {row} ({bad.size} such row(s)); expected a number in every row of a "
-            "feature column. Fix the file, or leave the column out with features=[...]"
+            "feature column. Fix the file, or leave the column out of the features "
+            "(features= in Python, --features on the command line)"
         )
     return numbers.astype(np.float64)
 
@@ -391,7 +392,8 @@ def _fill_gaps(data: pd.DataFrame, how: str, path: Path) -> pd.DataFrame:
     if empty:
         raise SensorDataError(
             f"column(s) {', '.join(empty)} of {path} hold no value at all (every row is "
-            "empty); leave them out with features=[...]"
+            "empty); leave them out of the features (features= in Python, --features on the "
+            "command line)"
         )
     counts = missing.sum()
     total = int(counts.sum())
@@ -405,7 +407,8 @@ def _fill_gaps(data: pd.DataFrame, how: str, path: Path) -> pd.DataFrame:
         raise SensorDataError(
             f"{path} has {total} missing value(s) in column(s) {', '.join(gappy)} (the first "
             f"in {column!r} at row {row}); fill them in the file, or read with "
-            "fill_gaps='ffill' or 'interpolate'"
+            "gap filling on: fill_gaps='ffill' or 'interpolate' in Python, --fill-gaps ffill or "
+            "interpolate on the command line"
         )
     if how == "interpolate":
         data = data.interpolate(method="linear", limit_area="inside")

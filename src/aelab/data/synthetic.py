@@ -599,6 +599,9 @@ def load_signal_dataset(path: str | os.PathLike[str]) -> SignalDataset:
             f"no signal dataset at {path}; check the path or write one with save_signal_dataset"
         )
     advice = "expected an .npz written by save_signal_dataset; write it again"
+    with path.open("rb") as file:
+        if file.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
+            raise ValueError(f"{path} is not an .npz archive; {advice}")
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):

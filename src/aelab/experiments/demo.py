@@ -105,7 +105,6 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
     Returns:
         The run folder, the report's path and every figure measured.
     """
-    from aelab.data.benchmarks import data_root
     from aelab.data.mnist import load_mnist
     from aelab.data.synthetic import list_anomaly_kinds, make_signal_dataset
     from aelab.experiments.mnist import (
@@ -120,7 +119,6 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
 
     settings = settings or DemoSettings()
     run_dir = Path(out_dir) if out_dir is not None else default_run_dir()
-    run_dir.mkdir(parents=True, exist_ok=True)
     clock = _Stopwatch()
     devices = {
         "accelerator": settings.accelerator,
@@ -130,14 +128,14 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
     }
 
     # Image autoencoder on MNIST.
-    mnist_dir = settings.mnist_dir
-    if mnist_dir is None:
-        shared = Path(data_root()) / "mnist"
-        mnist_dir = str(shared) if shared.is_dir() else None
     with clock("MNIST: load"):
         splits = load_mnist(
-            mnist_dir, seed=settings.seed, download=settings.download, limit=settings.mnist_limit
+            settings.mnist_dir,
+            seed=settings.seed,
+            download=settings.download,
+            limit=settings.mnist_limit,
         )
+    run_dir.mkdir(parents=True, exist_ok=True)  # only once the data is there: no empty runs
     image_model, mnist_config = apply_variant(
         settings.variant,
         "image_ae",
