@@ -32,8 +32,7 @@ class DemoSettings:
         signal_test: test signals, half of them abnormal.
         signal_epochs: epochs of the signal autoencoder.
         seed: one seed for splits, weights, shuffling and signals.
-        mnist_dir: folder of the MNIST files; ``None`` searches as ``load_mnist`` does,
-            after the shared data folder.
+        mnist_dir: folder of the MNIST files; ``None`` searches where ``load_mnist`` does.
         download: download MNIST when it is found nowhere.
         accelerator: Lightning accelerator (``auto`` takes a GPU when there is one).
         devices: Lightning devices.
