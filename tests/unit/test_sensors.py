@@ -153,9 +153,9 @@ def test_a_column_without_any_value_is_refused(tmp_path):
 
 
 def test_infinite_values_are_refused(tmp_path):
-    with pytest.raises(SensorDataError, match=r"'a' .* at row 1"):
+    with pytest.raises(SensorDataError, match=r"'a' .* holds inf at row 1"):
         read_table(write(tmp_path, "a\n1\ninf\n"))
-    with pytest.raises(SensorDataError, match="float32"):
+    with pytest.raises(SensorDataError, match=r"holds 1e\+39 at .*float32"):
         read_table(write(tmp_path, "a\n1\n1e39\n"))
 
 

@@ -314,7 +314,7 @@ def _parse_time(column: pd.Series, name: str, path: Path) -> pd.DatetimeIndex:
     if bad.size:
         row = int(bad[0])
         raise SensorDataError(
-            f"time column {name!r} of {path}: cannot read {column.iloc[row]!r} at row {row} "
+            f"time column {name!r} of {path}: cannot read {_show(column.iloc[row])} at row {row} "
             f"as a timestamp ({bad.size} such row(s)); expected a timestamp such as "
             "'2020-03-09 10:14:33' in every row, all in the same format"
         )
@@ -363,7 +363,7 @@ def _parse_labels(column: pd.Series, name: str, path: Path) -> np.ndarray:
     if bad.size:
         row = int(bad[0])
         raise SensorDataError(
-            f"label column {name!r} of {path} holds {column.iloc[row]!r} at row {row} "
+            f"label column {name!r} of {path} holds {_show(column.iloc[row])} at row {row} "
             f"({bad.size} such row(s)); expected 0 (normal) or 1 (anomaly) in every row"
         )
     return numbers.to_numpy().astype(np.int64)
@@ -378,7 +378,7 @@ def _parse_numeric(column: pd.Series, name: str, path: Path) -> pd.Series:
     if bad.size:
         row = int(bad[0])
         raise SensorDataError(
-            f"column {name!r} of {path} holds the non-numeric value {column.iloc[row]!r} at "
+            f"column {name!r} of {path} holds the non-numeric value {_show(column.iloc[row])} at "
             f"row {row} ({bad.size} such row(s)); expected a number in every row of a "
             "feature column. Fix the file, or leave the column out of the features "
             "(features= in Python, --features on the command line)"
@@ -423,13 +423,18 @@ def _fill_gaps(data: pd.DataFrame, how: str, path: Path) -> pd.DataFrame:
     return data
 
 
+def _show(value: object) -> str:
+    """A cell as a user would write it: 2.5, inf, 'abc' (numpy scalars' reprs name types)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _check_finite(values: np.ndarray, data: pd.DataFrame, path: Path) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         row_pos, col_pos = (int(i[0]) for i in np.nonzero(bad))
         name, row = data.columns[col_pos], int(data.index[row_pos])
         raise SensorDataError(
-            f"column {name!r} of {path} holds {data.iat[row_pos, col_pos]!r} at row {row} "
+            f"column {name!r} of {path} holds {_show(data.iat[row_pos, col_pos])} at row {row} "
             f"({int(bad.sum())} infinite or too large value(s)); expected finite readings "
             "within float32's range (about 3.4e38); fix or remove those rows"
         )
@@ -722,7 +727,9 @@ def window_labels(
         raise ValueError(f"expected labels shaped (T,); got {steps.shape}")
     bad = np.flatnonzero((steps != 0) & (steps != 1))
     if bad.size:
-        raise SensorDataError(f"labels must be 0 or 1; got {steps[bad[0]]!r} at step {int(bad[0])}")
+        raise SensorDataError(
+            f"labels must be 0 or 1; got {_show(steps[bad[0]])} at step {int(bad[0])}"
+        )
     starts = window_starts(steps.size, length, stride, cover_tail=cover_tail)
     windows = sliding_window_view(steps.astype(np.int64), length)[starts]  # (N, L)
     if rule == "any":
