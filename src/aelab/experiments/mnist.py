@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # NOTE: binary cross-entropy, not MSE: with a sigmoid output the MSE gradient vanishes on
 # saturated pixels, and short MSE runs were seen to collapse to an all-black output.
 MNIST_TRAIN_CONFIG = TrainConfig(
-    loss="bce", max_epochs=8, batch_size=128, learning_rate=3e-3, schedule="onecycle", patience=3
+    loss="bce", max_epochs=8, batch_size=32, learning_rate=1e-3, schedule="onecycle", patience=3
 )
 
 
