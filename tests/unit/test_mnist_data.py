@@ -282,7 +282,7 @@ def test_out_of_range_arguments_are_rejected(tmp_path, kwargs, message):
 # ---------------------------------------------------------------- finding the files
 
 
-def test_places_are_searched_in_order(tmp_path, monkeypatch, caplog):
+def test_places_are_searched_in_order(tmp_path, monkeypatch):
     contents = synthetic_files()
     given = write_folder(tmp_path / "given", contents)
     env = write_folder(tmp_path / "env", contents)
@@ -292,26 +292,36 @@ def test_places_are_searched_in_order(tmp_path, monkeypatch, caplog):
 
     assert find_mnist(given) == given
     assert find_mnist() == env
-    with caplog.at_level("WARNING", logger="aelab.data.mnist"):
-        assert find_mnist(tmp_path / "elsewhere") == env
-    assert "elsewhere" in caplog.text  # a given path that is passed over is not silent
     monkeypatch.delenv("AELAB_MNIST_DIR")
     assert find_mnist() == shared
     shutil.rmtree(shared)
     assert find_mnist() == cache
 
 
-def test_missing_files_name_every_place_searched_and_the_fixes(tmp_path, monkeypatch):
+def test_a_given_path_is_the_only_place_looked_at(tmp_path, monkeypatch):
+    # MNIST is complete elsewhere, but a mistyped or partial folder must not be passed over.
+    monkeypatch.setenv("AELAB_MNIST_DIR", str(write_folder(tmp_path / "env", synthetic_files())))
     partial = tmp_path / "partial"
     partial.mkdir()
     (partial / f"{mnist.TRAIN_IMAGES}.gz").write_bytes(b"")
+
+    for folder, reason in [
+        (tmp_path / "typo", "does not exist"),
+        (partial, f"lacks {mnist.TRAIN_LABELS}"),
+    ]:
+        with pytest.raises(FileNotFoundError) as err:
+            find_mnist(folder)
+        assert f"{folder} ({reason}" in str(err.value)
+        assert str(tmp_path / "env") not in str(err.value)
+
+
+def test_missing_files_name_every_place_searched_and_the_fixes(tmp_path, monkeypatch):
     monkeypatch.setenv("AELAB_MNIST_DIR", str(tmp_path / "from-env"))
 
     with pytest.raises(FileNotFoundError) as err:
-        find_mnist(partial)
+        find_mnist()
 
     message = str(err.value)
-    assert f"{partial} (lacks {mnist.TRAIN_LABELS}" in message
     assert f"{tmp_path / 'from-env'} (does not exist)" in message
     assert str(tmp_path / "cache" / "mnist") in message
     assert "AELAB_MNIST_DIR" in message and "download=True" in message
@@ -365,6 +375,19 @@ def test_corrupt_downloads_fail_and_leave_no_file(tmp_path, monkeypatch, serve):
     assert f"{base}altered/{mnist.TRAIN_IMAGES}.gz" in message and "md5" in message
     assert f"{base}truncated/{mnist.TRAIN_IMAGES}.gz" in message and "gzip" in message
     assert list((tmp_path / "cache" / "mnist").iterdir()) == []
+
+
+def test_download_goes_into_the_given_path(tmp_path, monkeypatch, serve):
+    contents = synthetic_files()
+    write_folder(tmp_path / "site", contents)
+    base, _ = serve(tmp_path / "site")
+    monkeypatch.setattr(mnist, "MIRRORS", (base,))
+    monkeypatch.setattr(mnist, "CONTENT_MD5", md5_table(contents))
+    mine = tmp_path / "my" / "mnist"
+
+    assert find_mnist(mine, download=True) == mine
+    assert sorted(p.name for p in mine.iterdir()) == sorted(f"{s}.gz" for s in STEMS)
+    assert not (tmp_path / "cache" / "mnist").exists()
 
 
 def test_download_without_mirrors_says_so(tmp_path):

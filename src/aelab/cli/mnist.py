@@ -35,13 +35,17 @@ DataDir = Annotated[
     typer.Option(
         "--mnist-dir",
         "--data-dir",
-        help="Folder with the four MNIST IDX files (gzipped or not). Default: "
-        "$AELAB_MNIST_DIR, then mnist/ under $AELAB_DATA_DIR, then the cache folder "
-        "(~/.cache/aelab/mnist).",
+        help="Folder with the four MNIST IDX files (gzipped or not); only this folder is "
+        "read when given. Default: $AELAB_MNIST_DIR, then mnist/ under $AELAB_DATA_DIR, then "
+        "the cache folder (~/.cache/aelab/mnist).",
     ),
 ]
 Download = Annotated[
-    bool, typer.Option("--download", help="Download the files into the cache if found nowhere.")
+    bool,
+    typer.Option(
+        "--download",
+        help="Download missing files (verified) into --mnist-dir, or into the cache folder.",
+    ),
 ]
 Limit = Annotated[
     int | None,

@@ -139,8 +139,10 @@ def read_idx(path: str | Path, *, magic: int | None = None, md5: str | None = No
 def find_mnist(path: str | Path | None = None, download: bool = False) -> Path:
     """Return the folder that holds the four MNIST files.
 
-    The places searched, in order: ``path``; the folder named by the environment variable
-    ``AELAB_MNIST_DIR``; ``mnist/`` in the data folder that holds every data set aelab reads
+    A folder the caller names is the only place looked at: a mistyped path is an error,
+    not a reason to read MNIST from somewhere else. Without one, the places searched, in
+    order: the folder named by the environment variable ``AELAB_MNIST_DIR``; ``mnist/`` in
+    the data folder that holds every data set aelab reads
     (:func:`aelab.data.benchmarks.data_root`: ``$AELAB_DATA_DIR``, else ``../shared/data``
     beside a source checkout); the cache folder, ``$AELAB_CACHE_DIR/mnist`` or else
     ``~/.cache/aelab/mnist``. A folder holds a file when it has it gzipped
@@ -148,10 +150,11 @@ def find_mnist(path: str | Path | None = None, download: bool = False) -> Path:
     located here, not read; :func:`load_mnist` verifies them.
 
     Args:
-        path: a folder to search first.
-        download: when no place holds all four files, download the ones the cache folder
-            lacks from :data:`MIRRORS` into it. Each file is verified (structure and
-            content md5) under a temporary name and renamed only when it passes.
+        path: the folder to use; ``None`` searches the places above.
+        download: when no place holds all four files, download the ones missing from
+            :data:`MIRRORS` into ``path``, or into the cache folder when no path is given.
+            Each file is verified (structure and content md5) under a temporary name and
+            renamed only when it passes.
 
     Returns:
         The folder.
@@ -165,24 +168,24 @@ def find_mnist(path: str | Path | None = None, download: bool = False) -> Path:
     """
     places: list[tuple[str, Path]] = []
     if path is not None:
-        places.append(("the given path", Path(path).expanduser()))
-    if os.environ.get(ENV_DIR):
-        places.append((f"${ENV_DIR}", Path(os.environ[ENV_DIR]).expanduser()))
-    from aelab.data.benchmarks import data_root  # the data sets' common folder
+        target = Path(path).expanduser()
+        places.append(("the given path", target))
+    else:
+        if os.environ.get(ENV_DIR):
+            places.append((f"${ENV_DIR}", Path(os.environ[ENV_DIR]).expanduser()))
+        from aelab.data.benchmarks import data_root  # the data sets' common folder
 
-    shared = data_root() / "mnist"
-    if shared.is_dir():
-        places.append(("the data folder", shared))
-    cache = _cache_dir()
-    places.append(("the cache folder", cache))
+        shared = data_root() / "mnist"
+        if shared.is_dir():
+            places.append(("the data folder", shared))
+        target = _cache_dir()
+        places.append(("the cache folder", target))
 
     # The first place holding all four files wins.
     searched: list[str] = []
     for what, folder in places:
         reason = _why_not(folder)
         if reason is None:
-            if searched and path is not None:
-                logger.warning("MNIST is not complete in %s; using %s", path, folder)
             return folder
         searched.append(f"{what}: {folder} ({reason})")
 
@@ -195,12 +198,12 @@ def find_mnist(path: str | Path | None = None, download: bool = False) -> Path:
             "or as mnist/ under $AELAB_DATA_DIR. Or allow the download: download=True in "
             "Python, --download on the command line."
         )
-    _, missing = _files_in(cache)
-    logger.info("Downloading %d MNIST file(s) into %s", len(missing), cache)
-    cache.mkdir(parents=True, exist_ok=True)
+    _, missing = _files_in(target)
+    logger.info("Downloading %d MNIST file(s) into %s", len(missing), target)
+    target.mkdir(parents=True, exist_ok=True)
     for stem in missing:
-        _download(stem, cache)
-    return cache
+        _download(stem, target)
+    return target
 
 
 def load_mnist(
