@@ -6,7 +6,9 @@ Trainer over its batch-gathering loader; the plain side is a hand-written loop o
 ``TensorDataset`` DataLoader. Rounds alternate so that load from other processes falls on
 both alike; the table gives the median of each.
 
-Usage: python benchmarks/mnist_throughput.py [--steps 120] [--rounds 3] [--batch-size 128]
+The batch size is the MNIST recipe's unless given.
+
+Usage: python benchmarks/mnist_throughput.py [--steps 120] [--rounds 3] [--batch-size N]
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from aelab.data.benchmarks import data_root
 from aelab.data.mnist import load_mnist
+from aelab.experiments.mnist import MNIST_TRAIN_CONFIG
 from aelab.models import create_model
 from aelab.training import TrainConfig, make_trainer
 from aelab.training.data import tensor_loader
@@ -73,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=MNIST_TRAIN_CONFIG.batch_size)
     args = parser.parse_args()
 
     images = load_mnist(data_root() / "mnist").train_images
