@@ -8,7 +8,8 @@ appended to ``results/mnist_recipes.csv`` with its full recipe, so a search leav
 
 Usage:
     python benchmarks/mnist_targets.py [--only 2d,16d,2d-stride1] [--epochs 15]
-        [--loss bce] [--batch-size 128] [--lr 3e-3] [--schedule onecycle] [--threads 2]
+        [--loss bce] [--batch-size 128] [--lr 3e-3] [--schedule onecycle]
+        [--weight-decay 0.05] [--variant denoising] [--threads 2]
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ import torch
 
 from aelab.data.benchmarks import data_root
 from aelab.data.mnist import load_mnist
-from aelab.experiments.mnist import MNIST_TRAIN_CONFIG, evaluate_mnist, train_mnist
+from aelab.experiments.mnist import (
+    MNIST_TRAIN_CONFIG,
+    evaluate_mnist,
+    train_mnist,
+    training_noise,
+)
+from aelab.training.variants import VARIANTS, apply_variant
 
 MODELS = {
     "2d": ("reference, 2-D latent", {"latent_dim": 2}),
@@ -44,6 +51,7 @@ def recipe_from(args: argparse.Namespace):  # noqa: ANN201 - a TrainConfig
         "learning_rate": args.lr,
         "schedule": args.schedule,
         "patience": args.patience,
+        "weight_decay": args.weight_decay,
     }
     overrides = {key: value for key, value in overrides.items() if value is not None}
     return dataclasses.replace(MNIST_TRAIN_CONFIG, progress_bar=False, **overrides)
@@ -60,6 +68,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float)
     parser.add_argument("--schedule", choices=["onecycle", "cosine", "constant"])
     parser.add_argument("--patience", type=int)
+    parser.add_argument("--weight-decay", type=float)
+    parser.add_argument("--variant", choices=[v for v in VARIANTS if v != "variational"])
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -68,22 +78,25 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     splits = load_mnist(data_root() / "mnist")
-    config = recipe_from(args)
+    _, config = apply_variant(args.variant or "plain", "image_ae", recipe_from(args))
+    noise = training_noise(config)
     rows = []
     for key in args.only.split(","):
         name, options = MODELS[key]
         start = time.perf_counter()
         with tempfile.TemporaryDirectory() as out:
             run = train_mnist(splits, out, model_options=options, train_config=config)
-            results = evaluate_mnist(run.network, splits, Path(out))
+            results = evaluate_mnist(run.network, splits, Path(out), noise=noise)
         ae, pca = results["reconstruction"][0], results["reconstruction"][1]
         rows.append(
             {
                 "model": name,
+                "variant": args.variant or "plain",
                 "loss": config.loss,
                 "batch": config.batch_size,
                 "lr": config.learning_rate,
                 "schedule": config.schedule,
+                "weight decay": config.weight_decay,
                 "max epochs": config.max_epochs,
                 "epochs": run.fit.epochs,
                 "threads": torch.get_num_threads(),
@@ -97,9 +110,9 @@ def main() -> None:
         )
         print(pd.DataFrame(rows).to_string(index=False), flush=True)
         log_file = RESULTS / "mnist_recipes.csv"
-        pd.DataFrame(rows[-1:]).to_csv(
-            log_file, mode="a", header=not log_file.exists(), index=False
-        )
+        earlier = [pd.read_csv(log_file)] if log_file.exists() else []
+        record = pd.concat([*earlier, pd.DataFrame(rows[-1:])], ignore_index=True)
+        record.to_csv(log_file, index=False)
 
 
 if __name__ == "__main__":
