@@ -135,3 +135,35 @@ def test_saving_never_replaces_a_folder_with_other_files(tmp_path):
     with pytest.raises(FileExistsError, match="is a file"):
         save_model(tmp_path / "file.csv", create_model("signal_ae"))
     assert (tmp_path / "file.csv").read_text() == "x"
+
+
+def test_bce_is_refused_where_it_is_undefined(tmp_path):
+    signals = torch.randn(8, 1, 64)
+    bce = TrainConfig(loss="bce")
+    with pytest.raises(ValueError, match="loss 'bce' needs a sigmoid output; signal_ae"):
+        fit_autoencoder(create_model("signal_ae", length=64), signals, signals, bce, tmp_path)
+    images = torch.rand(8, 1, 28, 28)
+    images[0, 0, 0, :2] = torch.tensor([0.0, 1.5])
+    with pytest.raises(ValueError, match=r"training data ranges over \[0, 1.5\]"):
+        fit_autoencoder(create_model("image_ae"), images, images[:2] / 2, bce, tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"accelerator": "gpu"}, "accelerator='gpu'"),
+        ({"devices": "abc"}, "devices='abc'"),
+        ({"accelerator": "nosuch"}, "accelerator='nosuch'"),
+    ],
+)
+def test_devices_lightning_cannot_use_give_one_clear_error(tmp_path, settings, message):
+    if settings.get("accelerator") == "gpu" and torch.cuda.is_available():
+        pytest.skip("a GPU is here")
+    data = torch.randn(8, 1, 64)
+    log_dir = tmp_path / "logs"
+    with pytest.raises(ValueError, match=f"cannot train with .*{message}"):
+        fit_autoencoder(
+            create_model("signal_ae", length=64), data, data, TrainConfig(**settings), log_dir
+        )
+    assert not log_dir.exists()

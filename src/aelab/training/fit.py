@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, Logger
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from aelab.models.base import Autoencoder
 from aelab.training.config import TrainConfig
@@ -66,6 +67,23 @@ def make_trainer(config: TrainConfig, log_dir: Path, *, validate: bool = True) -
         ]
     if config.progress_bar:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
+    try:
+        return _trainer(config, loggers, callbacks, log_dir, validate)
+    except (MisconfigurationException, ModuleNotFoundError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"cannot train with accelerator={config.accelerator!r}, devices={config.devices!r}, "
+            f"strategy={config.strategy!r}, num_nodes={config.num_nodes}, "
+            f"precision={config.precision!r}: {exc}"
+        ) from None
+
+
+def _trainer(
+    config: TrainConfig,
+    loggers: list[Logger],
+    callbacks: list[L.Callback],
+    log_dir: Path,
+    validate: bool,
+) -> L.Trainer:
     return L.Trainer(
         accelerator=config.accelerator,
         devices=config.devices,
@@ -83,6 +101,27 @@ def make_trainer(config: TrainConfig, log_dir: Path, *, validate: bool = True) -
         default_root_dir=log_dir,
         deterministic=False,
     )
+
+
+def check_bce(network: Autoencoder, data: dict[str, torch.Tensor]) -> None:
+    """Refuse binary cross-entropy where it is undefined: outputs or targets outside [0, 1].
+
+    Raises:
+        ValueError: naming the network's output activation or the data out of range.
+    """
+    output = getattr(getattr(network, "config", None), "output_activation", "sigmoid")
+    if output != "sigmoid":
+        raise ValueError(
+            f"loss 'bce' needs a sigmoid output; {network.registry_name} has output_activation "
+            f"{output!r}. Use loss mse or l1, or set output_activation=sigmoid for data in [0, 1]"
+        )
+    for name, values in data.items():
+        low, high = float(values.min()), float(values.max())
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"loss 'bce' needs targets in [0, 1]; the {name} ranges over "
+                f"[{low:.3g}, {high:.3g}]. Use loss mse or l1"
+            )
 
 
 def fit_autoencoder(
@@ -105,17 +144,20 @@ def fit_autoencoder(
         The trained network and the run's figures.
 
     Raises:
-        ValueError: for empty inputs, wrong shapes, or NaN / infinite values.
+        ValueError: for empty inputs, wrong shapes, NaN / infinite values, loss ``bce`` on
+            data outside [0, 1], or devices Lightning cannot use.
     """
     config = config or TrainConfig()
     train_t = as_samples(train, network.input_shape, "training data")
     val_t = as_samples(val, network.input_shape, "validation data")
+    if config.loss == "bce":
+        check_bce(network, {"training data": train_t, "validation data": val_t})
     log_dir = Path(log_dir)
+    trainer = make_trainer(config, log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
 
     L.seed_everything(config.seed, workers=True, verbose=False)
     module = AutoencoderModule(network, config)
-    trainer = make_trainer(config, log_dir)
     loaders = (
         tensor_loader(train_t, batch_size=config.batch_size, shuffle=True, seed=config.seed),
         tensor_loader(val_t, batch_size=max(config.batch_size, 512), shuffle=False),
