@@ -186,6 +186,22 @@ def test_unsorted_timestamps_are_refused_sorted_or_kept(tmp_path, caplog):
     np.testing.assert_array_equal(kept.values[:, 0], [3, 1, 1])
 
 
+def test_missing_time_steps_are_logged_with_the_first_row(tmp_path, caplog):
+    minutes = [0, 1, 2, 5, 6, 7, 9]
+    rows = "".join(f"2020-01-01 00:{m:02d},{m}\n" for m in minutes)
+    path = write(tmp_path, "t,a\n" + rows)
+    with caplog.at_level(logging.WARNING, logger="aelab.data.sensors"):
+        table = read_table(path, time_column="t")
+    assert table.n_steps == 7
+    assert "2 time step(s) longer than the usual 00:01:00, the first at row 3" in caplog.text
+
+    caplog.clear()
+    regular = write(tmp_path, "t,a\n" + "".join(f"2020-01-01 00:0{m},{m}\n" for m in range(5)))
+    with caplog.at_level(logging.WARNING, logger="aelab.data.sensors"):
+        read_table(regular, time_column="t")
+    assert "longer than the usual" not in caplog.text
+
+
 def test_unparseable_timestamp_names_the_row(tmp_path):
     path = write(tmp_path, "t,a\n2020-01-01 00:00,1\nyesterday,2\n")
     with pytest.raises(SensorDataError, match="'yesterday' at row 1"):

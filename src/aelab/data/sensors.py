@@ -114,7 +114,9 @@ def read_table(
       a logged warning, but still refuses repeated timestamps, since their order is
       unknown. ``"keep"`` keeps the file's order and only logs a warning, for series
       whose clock is known to jump (NAB's machine temperature repeats an hour).
-      Gap filling follows the final row order.
+      Gap filling follows the final row order. Time steps more than 1.5 times the usual
+      (median) step, i.e. rows missing from the file, are logged as a warning with the
+      count and the first such row; the readings are used as if consecutive.
     - Non-numeric text in a feature column, infinite values (and values too large for
       float32), timestamps that cannot be parsed, and labels other than 0 and 1 (missing
       labels included) are refused, naming the column, the row and the value.
@@ -181,6 +183,7 @@ def read_table(
             time = time[order]
             data = data.iloc[order]
             labels = None if labels is None else labels[order]
+        _warn_time_gaps(time, path)
     data = _fill_gaps(data, fill_gaps, path)
 
     # Float32 at the end: its range is smaller, so a huge reading becomes infinite here.
@@ -355,6 +358,28 @@ def _time_order(time: pd.DatetimeIndex, mode: str, path: Path) -> np.ndarray | N
             return np.argsort(stamps, kind="stable")
         logger.warning("%s; kept in file order (time_order='keep')", message)
     return None
+
+
+def _warn_time_gaps(time: pd.DatetimeIndex, path: Path) -> None:
+    """Log the time steps much longer than the usual one: readings missing from the file."""
+    steps = np.diff(time.asi8)
+    forward = steps[steps > 0]
+    if forward.size < 2:
+        return
+    usual = np.median(forward)
+    long = np.flatnonzero(steps > 1.5 * usual) + 1
+    if long.size:
+        row = int(long[0])
+        logger.warning(
+            "%s: %d time step(s) longer than the usual %s, the first at row %d (%s after %s); "
+            "the readings are used as if consecutive, so windows span these gaps",
+            path,
+            long.size,
+            str(pd.Timedelta(int(usual), unit=time.unit)).removeprefix("0 days "),
+            row,
+            time[row],
+            time[row - 1],
+        )
 
 
 def _parse_labels(column: pd.Series, name: str, path: Path) -> np.ndarray:
