@@ -244,6 +244,22 @@ def test_load_refuses_a_plain_autoencoder_folder(fitted, tmp_path):
         SensorDetector.load(folder)
 
 
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda own: own.pop("threshold"), "lacks the SensorDetector entry 'threshold'"),
+        (lambda own: own.update(threshold="high"), "malformed SensorDetector entry: could not"),
+    ],
+)
+def test_load_names_a_missing_or_malformed_entry(fitted, tmp_path, edit, message):
+    folder = fitted.save(tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    edit(config["extra"]["sensor_detector"])
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=message):
+        SensorDetector.load(folder)
+
+
 # ---------------------------------------------------------------------------------------
 # Bad input
 

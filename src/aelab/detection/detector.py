@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,6 +32,20 @@ class DetectorScores(NamedTuple):
 
     scores: np.ndarray
     errors: np.ndarray
+
+
+@contextmanager
+def saved_entries(folder: str | Path, kind: str) -> Iterator[None]:
+    """Turn a missing or malformed entry of a saved detector's config into one clear error."""
+    where = Path(folder) / "config.json"
+    try:
+        yield
+    except KeyError as exc:
+        raise ValueError(
+            f"{where} lacks the {kind} entry {exc}; expected the file as {kind}.save wrote it"
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where} holds a malformed {kind} entry: {exc}") from None
 
 
 class AutoencoderDetector(BaseEstimator):
@@ -225,17 +241,18 @@ class AutoencoderDetector(BaseEstimator):
         extra = saved.extra
         if extra.get("detector") != cls.__name__:
             raise ValueError(f"{folder} holds a model, not a saved {cls.__name__}")
-        detector = cls(model=saved.network.registry_name, **extra["params"])
-        detector.network_ = saved.network
-        detector.network_config_ = asdict(saved.network.config)
-        detector.model_config = detector.network_config_
-        detector.train_config_ = TrainConfig.from_dict(extra["train_config"])
-        detector.threshold_spec_ = ThresholdSpec(**extra["threshold_spec"])
-        detector.threshold_ = float(extra["threshold"])
-        detector.mean_ = np.asarray(extra["mean"], dtype=np.float32)
-        detector.scale_ = np.asarray(extra["scale"], dtype=np.float32)
-        detector.input_shape_ = tuple(extra["input_shape"])
-        detector.val_scores_ = np.asarray(extra["val_scores"], dtype=np.float64)
+        with saved_entries(folder, cls.__name__):
+            detector = cls(model=saved.network.registry_name, **extra["params"])
+            detector.network_ = saved.network
+            detector.network_config_ = asdict(saved.network.config)
+            detector.model_config = detector.network_config_
+            detector.train_config_ = TrainConfig.from_dict(extra["train_config"])
+            detector.threshold_spec_ = ThresholdSpec(**extra["threshold_spec"])
+            detector.threshold_ = float(extra["threshold"])
+            detector.mean_ = np.asarray(extra["mean"], dtype=np.float32)
+            detector.scale_ = np.asarray(extra["scale"], dtype=np.float32)
+            detector.input_shape_ = tuple(extra["input_shape"])
+            detector.val_scores_ = np.asarray(extra["val_scores"], dtype=np.float64)
         return detector
 
     # --- helpers -------------------------------------------------------------------------
