@@ -6,6 +6,7 @@ import dataclasses
 import json
 import shutil
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -40,7 +41,7 @@ def save_model(
         The folder.
     """
     folder = Path(folder)
-    _check_replaceable(folder)
+    check_model_dir(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     config = {
         "format_version": FORMAT_VERSION,
@@ -69,8 +70,41 @@ def save_model(
     return folder
 
 
-def _check_replaceable(folder: Path) -> None:
-    """Refuse to replace anything but an earlier model folder, so no user file is lost."""
+def dated_run_dir(kind: str, root: str | Path = "runs") -> Path:
+    """``runs/KIND-YYYYMMDD-HHMMSS`` in UTC: a new folder for each run."""
+    return Path(root) / f"{kind}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
+def check_run_dir(folder: str | Path) -> Path:
+    """Refuse a run folder that already holds files.
+
+    No earlier file is then overwritten, and no earlier result is mixed in with new ones.
+
+    Raises:
+        FileExistsError: ``folder`` is a file, or a folder that is not empty.
+    """
+    folder = Path(folder)
+    if folder.is_file():
+        raise FileExistsError(f"{folder} is a file; a run needs a new or empty folder")
+    held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    if held:
+        more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+        raise FileExistsError(
+            f"{folder} already holds files ({', '.join(held[:3])}{more}); a run writes into a "
+            "new or empty folder, so that nothing earlier is overwritten or mixed in. Name "
+            "another folder, or remove this one first"
+        )
+    return folder
+
+
+def check_model_dir(folder: str | Path) -> Path:
+    """Refuse to replace anything but an earlier model folder, so no user file is lost.
+
+    Raises:
+        ValueError: ``folder`` has no name of its own (``.``, the working folder).
+        FileExistsError: ``folder`` is a file, or a folder holding other files.
+    """
+    folder = Path(folder)
     if not folder.name or folder.resolve() == Path.cwd().resolve():
         raise ValueError(f"{folder} cannot be a model folder; name a new folder instead")
     if folder.is_file():
@@ -82,6 +116,7 @@ def _check_replaceable(folder: Path) -> None:
                 f"{folder} exists and holds other files ({', '.join(others[:3])}); "
                 "a model is saved only into a new folder or over an earlier model folder"
             )
+    return folder
 
 
 def load_model(folder: str | Path) -> SavedModel:

@@ -61,6 +61,38 @@ def test_bad_inputs_give_clear_errors(tmp_path):
     assert bad_model.exit_code == 2 and "config.json" in bad_model.output
 
 
+def test_a_run_never_writes_into_a_folder_holding_files(tmp_path):
+    data = tmp_path / "data.npz"
+    small = ["--n-train", 40, "--n-val", 20, "--n-test", 20, "--length", 64]
+    assert invoke("signals", "generate", "--out", data, *small).exit_code == 0
+    earlier = tmp_path / "run"
+    earlier.mkdir()
+    (earlier / "results.json").write_text("mine")
+    refused = invoke("signals", "train", data, "--out", earlier, "--epochs", 1)
+    assert refused.exit_code == 2
+    assert "already holds files (results.json)" in refused.output
+    assert [p.name for p in earlier.iterdir()] == ["results.json"]
+    assert (earlier / "results.json").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--loss", "bce"], "loss 'bce' needs a sigmoid output"),
+        (["--accelerator", "nosuch"], "cannot train with accelerator='nosuch'"),
+        (["--devices", "abc"], "cannot train with accelerator='auto', devices='abc'"),
+    ],
+)
+def test_training_settings_that_cannot_work_give_one_line(tmp_path, option, message):
+    data = tmp_path / "data.npz"
+    small = ["--n-train", 40, "--n-val", 20, "--n-test", 20, "--length", 64]
+    assert invoke("signals", "generate", "--out", data, *small).exit_code == 0
+    result = invoke("signals", "train", data, "--out", tmp_path / "run", "--epochs", 1, *option)
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.usefixtures("shared_data")
 def test_mnist_train_evaluate_plots(tmp_path, shared_data):
     mnist = shared_data / "mnist"

@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from aelab.cli.common import fail, parse_options, setup_logging, train_config_from
+from aelab.cli.common import (
+    fail,
+    new_run_dir,
+    parse_options,
+    setup_logging,
+    train_config_from,
+)
 from aelab.cli.options import (
     Accelerator,
     BatchSize,
@@ -56,7 +62,7 @@ ModelDir = Annotated[Path, typer.Argument(help="Model folder written by `aelab m
 
 @app.command()
 def train(
-    out: OutDir = Path("runs/mnist"),
+    out: OutDir = None,
     data_dir: DataDir = None,
     download: Download = False,
     latent_dim: Annotated[int, typer.Option("--latent-dim", help="Size of the latent code.")] = 2,
@@ -99,6 +105,7 @@ def train(
 
     setup_logging(verbose)
     with fail():
+        out = new_run_dir(out, "mnist")
         config = train_config_from(
             MNIST_TRAIN_CONFIG,
             train_set,
@@ -129,7 +136,7 @@ def train(
 @app.command()
 def evaluate(
     model_dir: ModelDir,
-    out: OutDir = Path("runs/mnist-eval"),
+    out: OutDir = None,
     data_dir: DataDir = None,
     download: Download = False,
     seed: Seed = 0,
@@ -141,6 +148,7 @@ def evaluate(
 
     setup_logging(verbose)
     with fail():
+        out = new_run_dir(out, "mnist-eval")
         network, extra = load_mnist_model(model_dir)
         splits = load_mnist(data_dir, seed=seed, download=download)
         noise = training_noise(extra.get("train_config"))
@@ -151,7 +159,7 @@ def evaluate(
 @app.command()
 def plots(
     model_dir: ModelDir,
-    out: OutDir = Path("runs/mnist-figures"),
+    out: OutDir = None,
     data_dir: DataDir = None,
     download: Download = False,
     seed: Seed = 0,
@@ -169,6 +177,7 @@ def plots(
 
     setup_logging(verbose)
     with fail():
+        out = new_run_dir(out, "mnist-figures")
         network, extra = load_mnist_model(model_dir)
         noise = training_noise(extra.get("train_config"))
         splits = load_mnist(data_dir, seed=seed, download=download)

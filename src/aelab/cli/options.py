@@ -50,7 +50,14 @@ Variant = Annotated[
         help="plain, denoising, sparse or variational.",
     ),
 ]
-OutDir = Annotated[Path, typer.Option("--out", "-o", help="Run folder to write into.")]
+OutDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Run folder to write into, new or empty. Default: a new dated folder under runs/.",
+    ),
+]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")]
 
 

@@ -8,7 +8,13 @@ from typing import Annotated, Any
 
 import typer
 
-from aelab.cli.common import fail, parse_options, setup_logging, train_config_from
+from aelab.cli.common import (
+    fail,
+    new_run_dir,
+    parse_options,
+    setup_logging,
+    train_config_from,
+)
 from aelab.cli.options import (
     Accelerator,
     BatchSize,
@@ -141,9 +147,11 @@ def fit(
     """
     from aelab.data.sensors import read_table
     from aelab.detection.sensor import SENSOR_TRAIN_CONFIG, SensorDetector
+    from aelab.persistence import check_model_dir
 
     setup_logging(verbose)
     with fail():
+        check_model_dir(out)  # before training, not after it
         config = train_config_from(
             SENSOR_TRAIN_CONFIG,
             train_set,
@@ -197,8 +205,14 @@ def score(
     model_dir: ModelDir,
     file: SensorFile,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for scores, events and plots.")
-    ] = Path("runs/sensors/score"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for scores, events and plots, new or empty. Default: a new dated "
+            "folder under runs/.",
+        ),
+    ] = None,
     time_column: Annotated[
         str | None,
         typer.Option("--time-column", help="Column of timestamps. Default: the one of fit."),
@@ -229,6 +243,7 @@ def score(
 
     setup_logging(verbose)
     with fail():
+        out = new_run_dir(out, "score")
         detector = SensorDetector.load(model_dir)
         info = detector.info_
         table = read_table(

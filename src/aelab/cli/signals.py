@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from aelab.cli.common import fail, parse_options, setup_logging, train_config_from
+from aelab.cli.common import (
+    fail,
+    new_run_dir,
+    parse_options,
+    setup_logging,
+    train_config_from,
+)
 from aelab.cli.options import (
     Accelerator,
     BatchSize,
@@ -102,7 +108,7 @@ def generate(
 @app.command()
 def train(
     data: DataFile,
-    out: OutDir = Path("runs/signals"),
+    out: OutDir = None,
     model: Annotated[str, typer.Option("--model", help="Registered signal network.")] = "signal_ae",
     variant: Variant = "plain",
     option: ModelSet = None,
@@ -129,6 +135,7 @@ def train(
 
     setup_logging(verbose)
     with fail():
+        out = new_run_dir(out, "signals")
         config = train_config_from(
             SIGNAL_TRAIN_CONFIG,
             train_set,
@@ -161,7 +168,7 @@ def evaluate(
         Path, typer.Argument(help="Model folder written by `aelab signals train`.")
     ],
     data: DataFile,
-    out: OutDir = Path("runs/signals-eval"),
+    out: OutDir = None,
     baselines: Annotated[
         bool,
         typer.Option("--baselines/--no-baselines", help="Also score Isolation Forest and PCA."),
@@ -178,6 +185,7 @@ def evaluate(
 
     setup_logging(verbose)
     with fail():
+        out = new_run_dir(out, "signals-eval")
         detector = AutoencoderDetector.load(model_dir)
         results = evaluate_detector(
             detector, load_signal_dataset(data), out, baselines=baselines, seed=seed

@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -88,21 +87,19 @@ class _Stopwatch:
         log.info("== %s done in %.0f s", step, self.seconds[step])
 
 
-def default_run_dir(root: str | Path = "runs") -> Path:
-    """``runs/demo-YYYYMMDD-HHMMSS`` in UTC."""
-    return Path(root) / datetime.now(UTC).strftime("demo-%Y%m%d-%H%M%S")
-
-
 def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = None) -> DemoResult:
     """Train and assess both autoencoders, then write the report.
 
     Args:
-        out_dir: the run folder; a new dated folder under ``runs/`` by default.
+        out_dir: the run folder, new or empty; a new dated folder under ``runs/`` by default.
         settings: what to train; :class:`DemoSettings` defaults take about eleven minutes on
             two CPU cores, :data:`QUICK` a minute or two.
 
     Returns:
         The run folder, the report's path and every figure measured.
+
+    Raises:
+        FileExistsError: ``out_dir`` already holds files.
     """
     from aelab.data.mnist import load_mnist
     from aelab.data.synthetic import list_anomaly_kinds, make_signal_dataset
@@ -114,10 +111,11 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
         training_noise,
     )
     from aelab.experiments.signals import SIGNAL_TRAIN_CONFIG, evaluate_detector, train_detector
+    from aelab.persistence import check_run_dir, dated_run_dir
     from aelab.training.variants import apply_variant
 
     settings = settings or DemoSettings()
-    run_dir = Path(out_dir) if out_dir is not None else default_run_dir()
+    run_dir = check_run_dir(out_dir if out_dir is not None else dated_run_dir("demo"))
     clock = _Stopwatch()
     devices = {
         "accelerator": settings.accelerator,
@@ -125,6 +123,14 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
         "progress_bar": settings.progress_bar,
         "seed": settings.seed,
     }
+
+    # Settings are checked before the data is read, and the data before a folder is made.
+    image_model, mnist_config = apply_variant(
+        settings.variant,
+        "image_ae",
+        dataclasses.replace(MNIST_TRAIN_CONFIG, max_epochs=settings.mnist_epochs, **devices),
+    )
+    noise = training_noise(mnist_config)
 
     # Image autoencoder on MNIST.
     with clock("MNIST: load"):
@@ -134,13 +140,7 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
             download=settings.download,
             limit=settings.mnist_limit,
         )
-    run_dir.mkdir(parents=True, exist_ok=True)  # only once the data is there: no empty runs
-    image_model, mnist_config = apply_variant(
-        settings.variant,
-        "image_ae",
-        dataclasses.replace(MNIST_TRAIN_CONFIG, max_epochs=settings.mnist_epochs, **devices),
-    )
-    noise = training_noise(mnist_config)
+    run_dir.mkdir(parents=True, exist_ok=True)
     with clock("MNIST: train"):
         mnist_run = train_mnist(
             splits,
@@ -209,6 +209,7 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
             "classic": classic_results,
             "all_kinds": mixed_results,
         },
+        "data_source": str(splits.source),
         "data_checksums": splits.checksums,
         "durations_s": clock.seconds,
     }
@@ -231,9 +232,11 @@ def write_demo_report(
     signals = results["signals"]
     table = pd.DataFrame(mnist["reconstruction"])
     overall = table[["method", "mse", "bce"]].rename(columns={"mse": "test MSE", "bce": "test BCE"})
-    per_digit = table.set_index("method")[[f"mse_digit_{d}" for d in range(10)]]
-    per_digit.columns = [str(d) for d in range(10)]
-    per_digit = per_digit.reset_index()
+    # One row per digit, one column per method: it fits a narrow page.
+    per_digit = table.set_index("method")[[f"mse_digit_{d}" for d in range(10)]].T
+    per_digit.index = [str(d) for d in range(10)]
+    per_digit = per_digit.rename_axis("digit").reset_index()
+    per_digit.columns.name = None
     ae, pca = table.iloc[0], table.iloc[1]
     figure = mnist["figures"]
     variant = results["settings"]["variant"]
@@ -267,14 +270,17 @@ def write_demo_report(
         facts=facts,
         tables=[
             Table("Test-set reconstruction error", overall),
-            Table("Test MSE per digit", per_digit, caption="Columns are the digits 0 to 9."),
+            Table("Test MSE per digit", per_digit),
         ],
         figures=[
             Figure(
                 "Test images (top) and their reconstructions (bottom)",
                 Path(figure["reconstructions"]),
             ),
-            Figure("The worst-reconstructed test images", Path(figure["worst"])),
+            Figure(
+                "The worst-reconstructed test images, each with its digit and MSE",
+                Path(figure["worst"]),
+            ),
             Figure("The test set in latent space, coloured by digit", Path(figure["latent"])),
             Figure(
                 "Images decoded from a regular grid of latent points", Path(figure["latent_grid"])
@@ -363,7 +369,11 @@ def write_demo_report(
             "signal_threshold": signals["threshold"],
         },
         checksums={
-            f"MNIST {name} (md5 of content)": md5 for name, md5 in results["data_checksums"].items()
+            "MNIST folder read": results["data_source"],
+            **{
+                f"MNIST {name} (md5 of content)": md5
+                for name, md5 in results["data_checksums"].items()
+            },
         },
         versions=library_versions(),
         durations=results["durations_s"],

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -29,6 +30,10 @@ def loss_curves(history: pd.DataFrame, path: str | Path, title: str = "Training"
         if column in history:
             ax.plot(history["epoch"] + 1, history[column], marker="o", label=label)
     ax.set(xlabel="epoch", ylabel="loss", yscale="log", title=title)
+    low, high = ax.get_ylim()
+    if high < 10 * low:  # under a decade: label the ticks as plain numbers, not powers of ten
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter("%.3g"))
     ax.grid(alpha=0.3)
     ax.legend()
     return save_figure(fig, path)
