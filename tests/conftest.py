@@ -16,7 +16,9 @@ SHARED_DATA = data_root()
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"the shared data sets are not at {SHARED_DATA}")
+        pytest.skip(
+            f"the shared data sets are not at {SHARED_DATA}; set AELAB_DATA_DIR to their folder"
+        )
     return SHARED_DATA
 
 
