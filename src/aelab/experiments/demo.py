@@ -92,8 +92,8 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
 
     Args:
         out_dir: the run folder, new or empty; a new dated folder under ``runs/`` by default.
-        settings: what to train; :class:`DemoSettings` defaults take about eleven minutes on
-            two CPU cores, :data:`QUICK` a minute or two.
+        settings: what to train; :class:`DemoSettings` defaults take about six minutes on
+            two idle CPU cores, :data:`QUICK` a minute or two.
 
     Returns:
         The run folder, the report's path and every figure measured.
