@@ -124,9 +124,14 @@ def load_model(folder: str | Path) -> SavedModel:
 
     Raises:
         FileNotFoundError: when the folder or one of its two files is missing.
-        ValueError: when the config is malformed or the weights do not fit the network.
+        ValueError: when the config is malformed or of a newer format, or the weights do not
+            fit the network.
     """
     folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"no model folder at {folder}; a model folder holds {CONFIG} and {WEIGHTS}"
+        )
     for name in (CONFIG, WEIGHTS):
         if not (folder / name).is_file():
             raise FileNotFoundError(
@@ -140,6 +145,12 @@ def load_model(folder: str | Path) -> SavedModel:
             f"{folder / CONFIG} is not an aelab model config ({err}); expected JSON with "
             "'model' and 'model_config'"
         ) from err
+    version = config.get("format_version", FORMAT_VERSION)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"{folder / CONFIG} has format_version {version!r}; this aelab "
+            f"({__version__}) reads model folders up to format {FORMAT_VERSION}"
+        )
     network = create_model(name, **model_config)
     try:
         state = load_file(folder / WEIGHTS)

@@ -97,3 +97,10 @@ def test_get_params_round_trip():
     detector = AutoencoderDetector(validation_share=0.3)
     assert detector.get_params()["validation_share"] == 0.3
     assert detector.set_params(validation_share=0.1).validation_share == 0.1
+
+
+def test_model_config_that_contradicts_the_data_is_refused(tmp_path):
+    detector = AutoencoderDetector(model_config={"length": 128}, log_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"model_config sets length=128, but .* \(1, 100\)"):
+        detector.fit(np.zeros((10, 1, 100), dtype=np.float32))
+    assert not any(tmp_path.iterdir())

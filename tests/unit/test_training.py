@@ -57,6 +57,17 @@ def test_load_rejects_broken_folders(tmp_path):
     (folder / "config.json").write_text("{")
     with pytest.raises(ValueError, match="not an aelab model config"):
         load_model(folder)
+    with pytest.raises(FileNotFoundError, match="no model folder at"):
+        load_model(tmp_path / "nope")
+
+
+def test_load_refuses_a_newer_format(tmp_path):
+    folder = save_model(tmp_path / "m", create_model("signal_ae"))
+    config = json.loads((folder / "config.json").read_text())
+    config["format_version"] = 99
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="format_version 99; this aelab .* up to format 1"):
+        load_model(folder)
 
 
 @pytest.mark.parametrize("kind", ["gaussian", "salt_pepper", "mask"])

@@ -260,14 +260,26 @@ class AutoencoderDetector(BaseEstimator):
     def _network_config(self, sample_shape: tuple[int, ...]) -> dict[str, Any]:
         config = dict(self.model_config or {})
         if len(sample_shape) == 2:
-            config.update(in_channels=int(sample_shape[0]), length=int(sample_shape[1]))
+            from_data = {"in_channels": int(sample_shape[0]), "length": int(sample_shape[1])}
         elif len(sample_shape) == 3 and sample_shape[1] == sample_shape[2]:
-            config.update(in_channels=int(sample_shape[0]), image_size=int(sample_shape[1]))
+            from_data = {"in_channels": int(sample_shape[0]), "image_size": int(sample_shape[1])}
         else:
             raise ValueError(
                 f"samples must be signals (C, L) or square images (C, H, H); got {sample_shape}"
             )
-        return asdict(make_config(self.model, **config))
+        clash = [
+            f"{key}={config[key]}"
+            for key in from_data
+            if config.get(key, from_data[key]) != from_data[key]
+        ]
+        if clash:
+            given = ", ".join(f"{key}={value}" for key, value in from_data.items())
+            raise ValueError(
+                f"model_config sets {', '.join(clash)}, but the samples are shaped {sample_shape} "
+                f"({given}); leave these out of model_config (the data sets them) or pass "
+                "samples of that shape"
+            )
+        return asdict(make_config(self.model, **{**config, **from_data}))
 
     def _scale(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
         return ((X - self._broadcast(self.mean_, X)) / self._broadcast(self.scale_, X)).astype(
