@@ -66,7 +66,10 @@ def main() -> None:
 @app.command()
 def demo(
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Run folder (default: runs/demo-DATE-TIME).")
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Run folder, new or empty (default: runs/demo-DATE-TIME)."
+        ),
     ] = None,
     quick: Annotated[
         bool, typer.Option("--quick", help="A smoke run of a minute or two with the same outputs.")
