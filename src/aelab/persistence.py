@@ -108,7 +108,10 @@ def check_model_dir(folder: str | Path) -> Path:
     if not folder.name or folder.resolve() == Path.cwd().resolve():
         raise ValueError(f"{folder} cannot be a model folder; name a new folder instead")
     if folder.is_file():
-        raise FileExistsError(f"{folder} is a file; a model folder needs a new or model path")
+        raise FileExistsError(
+            f"{folder} is a file; a model is saved into a new folder or over an earlier "
+            "model folder"
+        )
     if folder.is_dir():
         others = sorted(p.name for p in folder.iterdir() if p.name not in (WEIGHTS, CONFIG))
         if others:

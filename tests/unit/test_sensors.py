@@ -193,7 +193,10 @@ def test_missing_time_steps_are_logged_with_the_first_row(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="aelab.data.sensors"):
         table = read_table(path, time_column="t")
     assert table.n_steps == 7
-    assert "2 time step(s) longer than the usual 00:01:00, the first at row 3" in caplog.text
+    assert "2 time step(s) longer than the usual 00:01:00 (about 3 reading(s) missing), the " in (
+        caplog.text
+    )
+    assert "first at row 3 (2020-01-01 00:05:00 after 2020-01-01 00:02:00)" in caplog.text
 
     caplog.clear()
     regular = write(tmp_path, "t,a\n" + "".join(f"2020-01-01 00:0{m},{m}\n" for m in range(5)))

@@ -370,12 +370,15 @@ def _warn_time_gaps(time: pd.DatetimeIndex, path: Path) -> None:
     long = np.flatnonzero(steps > 1.5 * usual) + 1
     if long.size:
         row = int(long[0])
+        missing = int(np.round(steps[long - 1] / usual).sum()) - long.size
         logger.warning(
-            "%s: %d time step(s) longer than the usual %s, the first at row %d (%s after %s); "
-            "the readings are used as if consecutive, so windows span these gaps",
+            "%s: %d time step(s) longer than the usual %s (about %d reading(s) missing), the "
+            "first at row %d (%s after %s); the readings are used as if consecutive, so "
+            "windows span these gaps",
             path,
             long.size,
             str(pd.Timedelta(int(usual), unit=time.unit)).removeprefix("0 days "),
+            missing,
             row,
             time[row],
             time[row - 1],
