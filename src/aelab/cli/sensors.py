@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -309,9 +308,10 @@ def _first_rows(table: Any, n: int) -> Any:
 
 def _write_metrics(path: Path, labels: Any, scores: Any, threshold: float) -> None:
     from aelab.metrics import classification_figures
+    from aelab.results import write_results
 
     figures = classification_figures(labels, scores, threshold)
-    path.write_text(json.dumps(figures, indent=2) + "\n")
+    write_results(path, figures)
     typer.echo(
         f"against the labels: precision {figures['precision']:.3f}, recall "
         f"{figures['recall']:.3f}, F1 {figures['f1']:.3f}, false-alarm rate {figures['far']:.3f}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
+
+from aelab.results import write_results
 
 log = logging.getLogger(__name__)
 
@@ -213,11 +214,11 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
         "data_checksums": splits.checksums,
         "durations_s": clock.seconds,
     }
-    (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    write_results(run_dir / "results.json", results)
     with clock("Report"):
         report = write_demo_report(run_dir, results, mnist_config, signal_config)
     results["durations_s"] = clock.seconds
-    (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    write_results(run_dir / "results.json", results)
     return DemoResult(run_dir, report, results)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -15,6 +14,7 @@ from aelab.data.mnist import MnistSplits, load_mnist
 from aelab.models import create_model
 from aelab.models.base import Autoencoder
 from aelab.persistence import load_model, save_model
+from aelab.results import write_results
 from aelab.training import FitResult, TrainConfig, fit_autoencoder
 from aelab.training.losses import elementwise_error
 
@@ -191,7 +191,7 @@ def evaluate_mnist(
     }
     if network.variational:
         results["elbo_nats"] = elbo_per_image(network, splits.test_images, seed)
-    (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_results(out_dir / "results.json", results)
     ae, pc = table.iloc[0], table.iloc[1]
     log.info("test MSE %.4f (PCA %.4f), BCE %.4f (PCA %.4f)", ae.mse, pc.mse, ae.bce, pc.bce)
     return results
@@ -392,5 +392,5 @@ def run_mnist(
         data_checksums=splits.checksums,
         figures={name: str(path) for name, path in figures.items()},
     )
-    (Path(out_dir) / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_results(Path(out_dir) / "results.json", results)
     return results

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pandas as pd
 
 from aelab.data.synthetic import SignalDataset
 from aelab.detection import AutoencoderDetector, ThresholdSpec, fit_threshold
+from aelab.results import write_results
 from aelab.training import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ def evaluate_detector(
         "recall_by_severity": by_severity.to_dict(orient="records"),
         "figures": {k: str(v) for k, v in figures.items()},
     }
-    (out_dir / f"{name}_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_results(out_dir / f"{name}_results.json", results)
     ae = rows[0]
     log.info(
         "%s: ROC-AUC %.4f, F1 %.4f, precision %.4f, recall %.4f at threshold %.4g",
