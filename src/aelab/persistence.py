@@ -6,7 +6,6 @@ import dataclasses
 import json
 import shutil
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -67,33 +66,6 @@ def save_model(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return folder
-
-
-def dated_run_dir(kind: str, root: str | Path = "runs") -> Path:
-    """``runs/KIND-YYYYMMDD-HHMMSS`` in UTC: a new folder for each run."""
-    return Path(root) / f"{kind}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-
-
-def check_run_dir(folder: str | Path) -> Path:
-    """Refuse a run folder that already holds files.
-
-    No earlier file is then overwritten, and no earlier result is mixed in with new ones.
-
-    Raises:
-        FileExistsError: ``folder`` is a file, or a folder that is not empty.
-    """
-    folder = Path(folder)
-    if folder.is_file():
-        raise FileExistsError(f"{folder} is a file; a run needs a new or empty folder")
-    held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-    if held:
-        more = f" and {len(held) - 3} more" if len(held) > 3 else ""
-        raise FileExistsError(
-            f"{folder} already holds files ({', '.join(held[:3])}{more}); a run writes into a "
-            "new or empty folder, so that nothing earlier is overwritten or mixed in. Name "
-            "another folder, or remove this one first"
-        )
     return folder
 
 

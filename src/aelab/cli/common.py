@@ -8,7 +8,6 @@ import json
 import logging
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -61,13 +60,6 @@ def train_config_from(base: Any, pairs: list[str] | None, **given: Any) -> Any:
         values["devices"] = device_value(str(values["devices"]))
     values.update(parse_options(pairs))
     return TrainConfig.from_dict({**dataclasses.asdict(base), **values})
-
-
-def new_run_dir(out: Path | None, kind: str) -> Path:
-    """The ``--out`` folder, checked to be new or empty; ``runs/KIND-DATE-TIME`` if not given."""
-    from aelab.persistence import check_run_dir, dated_run_dir
-
-    return check_run_dir(out if out is not None else dated_run_dir(kind))
 
 
 @contextlib.contextmanager

@@ -7,13 +7,7 @@ from typing import Annotated
 
 import typer
 
-from aelab.cli.common import (
-    fail,
-    new_run_dir,
-    parse_options,
-    setup_logging,
-    train_config_from,
-)
+from aelab.cli.common import fail, parse_options, setup_logging, train_config_from
 from aelab.cli.options import (
     Accelerator,
     BatchSize,
@@ -31,6 +25,7 @@ from aelab.cli.options import (
     Variant,
     Verbose,
 )
+from aelab.results import new_run_dir
 
 app = typer.Typer(
     help="Train, evaluate and look inside the image autoencoder on MNIST.", no_args_is_help=True

@@ -7,13 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aelab.cli.common import (
-    fail,
-    new_run_dir,
-    parse_options,
-    setup_logging,
-    train_config_from,
-)
+from aelab.cli.common import fail, parse_options, setup_logging, train_config_from
 from aelab.cli.options import (
     Accelerator,
     BatchSize,
@@ -33,6 +27,7 @@ from aelab.cli.options import (
     Verbose,
     threshold_spec,
 )
+from aelab.results import new_run_dir
 
 SensorFile = Annotated[
     Path, typer.Argument(help="Sensor log: .csv (comma or semicolon) or .parquet.")

@@ -7,13 +7,7 @@ from typing import Annotated
 
 import typer
 
-from aelab.cli.common import (
-    fail,
-    new_run_dir,
-    parse_options,
-    setup_logging,
-    train_config_from,
-)
+from aelab.cli.common import fail, parse_options, setup_logging, train_config_from
 from aelab.cli.options import (
     Accelerator,
     BatchSize,
@@ -35,6 +29,7 @@ from aelab.cli.options import (
     Verbose,
     threshold_spec,
 )
+from aelab.results import new_run_dir
 
 app = typer.Typer(
     help="Anomaly detection on synthetic signals with the Conv1D autoencoder.",

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from aelab.results import write_results
+from aelab.results import new_run_dir, write_results
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,10 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
         training_noise,
     )
     from aelab.experiments.signals import SIGNAL_TRAIN_CONFIG, evaluate_detector, train_detector
-    from aelab.persistence import check_run_dir, dated_run_dir
     from aelab.training.variants import apply_variant
 
     settings = settings or DemoSettings()
-    run_dir = check_run_dir(out_dir if out_dir is not None else dated_run_dir("demo"))
+    run_dir = new_run_dir(out_dir, "demo")
     clock = _Stopwatch()
     devices = {
         "accelerator": settings.accelerator,

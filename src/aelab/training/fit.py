@@ -68,39 +68,29 @@ def make_trainer(config: TrainConfig, log_dir: Path, *, validate: bool = True) -
     if config.progress_bar:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
     try:
-        return _trainer(config, loggers, callbacks, log_dir, validate)
+        return L.Trainer(
+            accelerator=config.accelerator,
+            devices=config.devices,
+            strategy=config.strategy,
+            num_nodes=config.num_nodes,
+            precision=config.precision,
+            max_epochs=config.max_epochs,
+            max_steps=config.max_steps,
+            logger=loggers,
+            callbacks=callbacks,
+            enable_checkpointing=validate,
+            enable_progress_bar=config.progress_bar,
+            enable_model_summary=False,
+            log_every_n_steps=10,
+            default_root_dir=log_dir,
+            deterministic=False,
+        )
     except (MisconfigurationException, ModuleNotFoundError, TypeError, ValueError) as exc:
         raise ValueError(
             f"cannot train with accelerator={config.accelerator!r}, devices={config.devices!r}, "
             f"strategy={config.strategy!r}, num_nodes={config.num_nodes}, "
             f"precision={config.precision!r}: {exc}"
         ) from None
-
-
-def _trainer(
-    config: TrainConfig,
-    loggers: list[Logger],
-    callbacks: list[L.Callback],
-    log_dir: Path,
-    validate: bool,
-) -> L.Trainer:
-    return L.Trainer(
-        accelerator=config.accelerator,
-        devices=config.devices,
-        strategy=config.strategy,
-        num_nodes=config.num_nodes,
-        precision=config.precision,
-        max_epochs=config.max_epochs,
-        max_steps=config.max_steps,
-        logger=loggers,
-        callbacks=callbacks,
-        enable_checkpointing=validate,
-        enable_progress_bar=config.progress_bar,
-        enable_model_summary=False,
-        log_every_n_steps=10,
-        default_root_dir=log_dir,
-        deterministic=False,
-    )
 
 
 def check_bce(network: Autoencoder, data: dict[str, torch.Tensor]) -> None:
