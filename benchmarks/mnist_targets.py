@@ -9,7 +9,8 @@ appended to ``results/mnist_recipes.csv`` with its full recipe, so a search leav
 Usage:
     python benchmarks/mnist_targets.py [--only 2d,16d,2d-stride1] [--epochs 15]
         [--loss bce] [--batch-size 128] [--lr 3e-3] [--schedule onecycle]
-        [--weight-decay 0.05] [--variant denoising] [--threads 2]
+        [--weight-decay 0.05] [--variant denoising] [--noise-level 0.5] [--seed 1]
+        [--threads 2]
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def recipe_from(args: argparse.Namespace):  # noqa: ANN201 - a TrainConfig
         "schedule": args.schedule,
         "patience": args.patience,
         "weight_decay": args.weight_decay,
+        "seed": args.seed,
     }
     overrides = {key: value for key, value in overrides.items() if value is not None}
     return dataclasses.replace(MNIST_TRAIN_CONFIG, progress_bar=False, **overrides)
@@ -70,6 +72,8 @@ def main() -> None:
     parser.add_argument("--patience", type=int)
     parser.add_argument("--weight-decay", type=float)
     parser.add_argument("--variant", choices=[v for v in VARIANTS if v != "variational"])
+    parser.add_argument("--noise-level", type=float, help="input noise of the denoising variant")
+    parser.add_argument("--seed", type=int)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -78,7 +82,12 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     splits = load_mnist(data_root() / "mnist")
-    _, config = apply_variant(args.variant or "plain", "image_ae", recipe_from(args))
+    config = recipe_from(args)
+    if args.noise_level is not None:
+        if args.variant != "denoising":
+            parser.error("--noise-level needs --variant denoising")
+        config = dataclasses.replace(config, noise="gaussian", noise_level=args.noise_level)
+    _, config = apply_variant(args.variant or "plain", "image_ae", config)
     noise = training_noise(config)
     rows = []
     for key in args.only.split(","):
@@ -97,6 +106,8 @@ def main() -> None:
                 "lr": config.learning_rate,
                 "schedule": config.schedule,
                 "weight decay": config.weight_decay,
+                "noise": config.noise_level if config.noise else 0.0,
+                "seed": config.seed,
                 "max epochs": config.max_epochs,
                 "epochs": run.fit.epochs,
                 "threads": torch.get_num_threads(),
