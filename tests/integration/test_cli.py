@@ -50,6 +50,15 @@ def test_signals_generate_train_evaluate(tmp_path):
     assert "autoencoder" in evaluated.output and "Isolation Forest" in evaluated.output
     results = json.loads((tmp_path / "eval" / "signals_results.json").read_text())
     assert {row["method"] for row in results["classification"]} >= {"autoencoder"}
+    normal_only = tmp_path / "normal.npz"
+    small = ["--n-train", 40, "--n-val", 20, "--n-test", 20, "--length", 200]
+    generated = invoke("signals", "generate", "--out", normal_only, *small, "--anomaly-share", 0)
+    assert generated.exit_code == 0, generated.output
+    refused = invoke(
+        "signals", "evaluate", tmp_path / "run" / "model", normal_only, "-o", tmp_path / "e2"
+    )
+    assert refused.exit_code == 2 and "20 signals, all normal" in refused.output
+    assert not (tmp_path / "e2").exists()
 
 
 def test_bad_inputs_give_clear_errors(tmp_path):

@@ -43,3 +43,15 @@ def test_every_kind_has_a_recall(trained, tmp_path):
     assert sorted(per_kind) == sorted(kinds)
     # Spikes and added fast sines are far from any sum of slow sines.
     assert per_kind["spikes"] >= 0.8 and per_kind["high_frequency"] >= 0.8
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_a_test_set_of_one_class_is_refused_before_writing(trained, tmp_path, share):
+    detector, _, _ = trained
+    data = make_signal_dataset(40, 20, 30, anomaly_share=share, config=CONFIG, seed=4)
+    assert set(data.test_labels) == {int(share)}
+    out = tmp_path / "eval"
+    kind = "anomalous" if share else "normal"
+    with pytest.raises(ValueError, match=f"30 signals, all {kind}"):
+        evaluate_detector(detector, data, out)
+    assert not out.exists()

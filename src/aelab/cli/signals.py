@@ -176,15 +176,15 @@ def evaluate(
 
     from aelab.data.synthetic import load_signal_dataset
     from aelab.detection import AutoencoderDetector
-    from aelab.experiments.signals import SUMMARY_COLUMNS, evaluate_detector
+    from aelab.experiments.signals import SUMMARY_COLUMNS, check_both_classes, evaluate_detector
 
     setup_logging(verbose)
     with fail():
-        out = new_run_dir(out, "signals-eval")
         detector = AutoencoderDetector.load(model_dir)
-        results = evaluate_detector(
-            detector, load_signal_dataset(data), out, baselines=baselines, seed=seed
-        )
+        dataset = load_signal_dataset(data)
+        check_both_classes(dataset.test_labels)
+        out = new_run_dir(out, "signals-eval")
+        results = evaluate_detector(detector, dataset, out, baselines=baselines, seed=seed)
         typer.echo(
             pd.DataFrame(results["classification"])[list(SUMMARY_COLUMNS)].to_string(index=False)
         )

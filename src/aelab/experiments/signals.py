@@ -84,6 +84,18 @@ def baseline_scores(
     }
 
 
+def check_both_classes(labels: np.ndarray) -> None:
+    """Refuse test labels of one class: ROC, PR, precision and recall need both."""
+    n_anomalies = int(np.sum(labels))
+    if n_anomalies in (0, len(labels)):
+        kind = "anomalous" if n_anomalies else "normal"
+        raise ValueError(
+            f"the test set holds {len(labels)} signals, all {kind}; measuring a detector "
+            "needs both normal and anomalous test signals (`aelab signals generate` writes "
+            "both unless --anomaly-share is 0 or 1)"
+        )
+
+
 def evaluate_detector(
     detector: AutoencoderDetector,
     dataset: SignalDataset,
@@ -100,14 +112,18 @@ def evaluate_detector(
 
     Returns:
         The results, also written to ``out_dir/results.json``.
+
+    Raises:
+        ValueError: when the test signals are all normal or all anomalous; nothing is written.
     """
     from aelab import plots
     from aelab.metrics import classification_figures, recall_by_group
     from aelab.plots.signals import SignalExample
 
+    labels = dataset.test_labels
+    check_both_classes(labels)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    labels = dataset.test_labels
     scored = detector.score(dataset.test)
     scores = scored.scores
     threshold = detector.threshold_
