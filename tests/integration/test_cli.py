@@ -160,6 +160,20 @@ def test_mnist_missing_data_says_where_it_looked(tmp_path, monkeypatch):
     assert not (tmp_path / "o").exists()  # nothing written when the data is missing
 
 
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [("signal_ae", "'signal_ae' is not an image network"), ("nosuch", "'nosuch' is unknown")],
+)
+def test_mnist_train_refuses_a_network_that_takes_no_images(tmp_path, model, message):
+    # Refused before the data is read: the MNIST folder given holds no files.
+    result = invoke(
+        "mnist", "train", "--model", model, "--mnist-dir", tmp_path, "-o", tmp_path / "o"
+    )
+    assert result.exit_code == 2
+    assert message in result.output and "image_ae, image_vae" in result.output
+    assert not (tmp_path / "o").exists()
+
+
 def test_demo_without_mnist_fails_before_writing_anything(tmp_path, monkeypatch):
     monkeypatch.setenv("AELAB_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("AELAB_DATA_DIR", str(tmp_path / "data"))

@@ -139,3 +139,12 @@ def test_wrong_input_shape_is_rejected_clearly(name):
 def test_invalid_configurations_are_rejected_with_a_clear_message(name, config, message):
     with pytest.raises(ValueError, match=message):
         create_model(name, **config)
+
+
+def test_mnist_training_takes_only_image_networks(tmp_path):
+    from aelab.experiments.mnist import image_models, train_mnist
+
+    assert image_models() == ["image_ae", "image_vae"]
+    with pytest.raises(ValueError, match="'signal_vae' is not an image network"):
+        train_mnist(None, tmp_path / "run", model="signal_vae")
+    assert not (tmp_path / "run").exists()

@@ -91,6 +91,7 @@ def train(
     from aelab.data.mnist import load_mnist
     from aelab.experiments.mnist import (
         MNIST_TRAIN_CONFIG,
+        check_image_model,
         evaluate_mnist,
         plot_mnist,
         train_mnist,
@@ -116,6 +117,7 @@ def train(
             progress_bar=not no_progress,
         )
         model, config = apply_variant(variant, model, config)
+        check_image_model(model)
         options = {"latent_dim": latent_dim, **parse_options(option)}
         splits = load_mnist(data_dir, seed=seed, download=download, limit=limit)
         run = train_mnist(splits, out, model=model, model_options=options, train_config=config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -11,7 +12,7 @@ import pandas as pd
 import torch
 
 from aelab.data.mnist import MnistSplits, load_mnist
-from aelab.models import create_model
+from aelab.models import create_model, list_models, model_config_class
 from aelab.models.base import Autoencoder
 from aelab.persistence import load_model, save_model
 from aelab.results import write_results
@@ -36,6 +37,24 @@ class MnistRun(NamedTuple):
     model_dir: Path
 
 
+def image_models() -> list[str]:
+    """Registered networks that take images: those whose configuration has an image size."""
+    return [
+        name
+        for name in list_models()
+        if "image_size" in {f.name for f in dataclasses.fields(model_config_class(name))}
+    ]
+
+
+def check_image_model(model: str) -> None:
+    """Refuse a network name that is unknown or not an image network."""
+    if model not in image_models():
+        kind = "not an image network" if model in list_models() else "unknown"
+        raise ValueError(
+            f"model {model!r} is {kind}; MNIST takes one of: {', '.join(image_models())}"
+        )
+
+
 def train_mnist(
     splits: MnistSplits,
     out_dir: str | Path,
@@ -57,6 +76,7 @@ def train_mnist(
     Returns:
         The trained network (best validation weights), the fit's figures and the model folder.
     """
+    check_image_model(model)
     out_dir = Path(out_dir)
     config = train_config or MNIST_TRAIN_CONFIG
     torch.manual_seed(config.seed)  # the initial weights follow the seed too
