@@ -162,7 +162,11 @@ def plots(
     seed: Seed = 0,
     pair: Annotated[
         tuple[int, int] | None,
-        typer.Option("--pair", help="Two test-image indices to interpolate between."),
+        typer.Option(
+            "--pair",
+            metavar="I J",
+            help="Two test-image indices to interpolate between, e.g. --pair 3 17.",
+        ),
     ] = None,
     verbose: Verbose = False,
 ) -> None:
