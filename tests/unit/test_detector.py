@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
@@ -59,6 +61,33 @@ def test_save_load_gives_identical_scores(fitted, tmp_path):
         "config.json",
         "model.safetensors",
     ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda extra: extra.pop("mean"), "lacks the AutoencoderDetector entry 'mean'"),
+        (
+            lambda extra: extra["params"].update(colour="red"),
+            "malformed AutoencoderDetector entry 'params': .*colour",
+        ),
+        (
+            lambda extra: extra.update(threshold_spec=[99]),
+            "malformed AutoencoderDetector entry 'threshold_spec'",
+        ),
+        (
+            lambda extra: extra.update(val_scores=["low"]),
+            "malformed AutoencoderDetector entry 'val_scores': could not convert",
+        ),
+    ],
+)
+def test_load_names_a_missing_or_malformed_entry(fitted, tmp_path, edit, message):
+    folder = fitted.save(tmp_path / "det")
+    config = json.loads((folder / "config.json").read_text())
+    edit(config["extra"])
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=message):
+        AutoencoderDetector.load(folder)
 
 
 def test_univariate_2d_input_is_accepted(fitted):

@@ -248,7 +248,14 @@ def test_load_refuses_a_plain_autoencoder_folder(fitted, tmp_path):
     ("edit", "message"),
     [
         (lambda own: own.pop("threshold"), "lacks the SensorDetector entry 'threshold'"),
-        (lambda own: own.update(threshold="high"), "malformed SensorDetector entry: could not"),
+        (
+            lambda own: own.update(threshold="high"),
+            "malformed SensorDetector entry 'threshold': could not",
+        ),
+        (
+            lambda own: own["scaler"].clear(),
+            "malformed SensorDetector entry 'scaler': scaler state lacks mean",
+        ),
     ],
 )
 def test_load_names_a_missing_or_malformed_entry(fitted, tmp_path, edit, message):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -34,18 +33,41 @@ class DetectorScores(NamedTuple):
     errors: np.ndarray
 
 
-@contextmanager
-def saved_entries(folder: str | Path, kind: str) -> Iterator[None]:
-    """Turn a missing or malformed entry of a saved detector's config into one clear error."""
-    where = Path(folder) / "config.json"
-    try:
-        yield
-    except KeyError as exc:
-        raise ValueError(
-            f"{where} lacks the {kind} entry {exc}; expected the file as {kind}.save wrote it"
-        ) from None
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where} holds a malformed {kind} entry: {exc}") from None
+_REQUIRED = object()
+
+
+class SavedEntries:
+    """The entries a detector saved in ``config.json``, each read and converted by name.
+
+    A missing entry, or one its conversion refuses, is a ``ValueError`` that names the
+    file, the detector and the entry.
+    """
+
+    def __init__(self, entries: Mapping[str, Any], folder: str | Path, kind: str) -> None:
+        self.entries = entries
+        self.where = Path(folder) / "config.json"
+        self.kind = kind
+
+    def __call__(
+        self,
+        key: str,
+        convert: Callable[[Any], Any] = lambda value: value,
+        default: Any = _REQUIRED,
+    ) -> Any:
+        """``convert(entries[key])``; ``default`` when the entry is absent and one is given."""
+        if key not in self.entries:
+            if default is not _REQUIRED:
+                return default
+            raise ValueError(
+                f"{self.where} lacks the {self.kind} entry {key!r}; expected the file as "
+                f"{self.kind}.save wrote it"
+            )
+        try:
+            return convert(self.entries[key])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{self.where} holds a malformed {self.kind} entry {key!r}: {exc}"
+            ) from None
 
 
 class AutoencoderDetector(BaseEstimator):
@@ -241,18 +263,18 @@ class AutoencoderDetector(BaseEstimator):
         extra = saved.extra
         if extra.get("detector") != cls.__name__:
             raise ValueError(f"{folder} holds a model, not a saved {cls.__name__}")
-        with saved_entries(folder, cls.__name__):
-            detector = cls(model=saved.network.registry_name, **extra["params"])
-            detector.network_ = saved.network
-            detector.network_config_ = asdict(saved.network.config)
-            detector.model_config = detector.network_config_
-            detector.train_config_ = TrainConfig.from_dict(extra["train_config"])
-            detector.threshold_spec_ = ThresholdSpec(**extra["threshold_spec"])
-            detector.threshold_ = float(extra["threshold"])
-            detector.mean_ = np.asarray(extra["mean"], dtype=np.float32)
-            detector.scale_ = np.asarray(extra["scale"], dtype=np.float32)
-            detector.input_shape_ = tuple(extra["input_shape"])
-            detector.val_scores_ = np.asarray(extra["val_scores"], dtype=np.float64)
+        entry = SavedEntries(extra, folder, cls.__name__)
+        detector = entry("params", lambda params: cls(model=saved.network.registry_name, **params))
+        detector.network_ = saved.network
+        detector.network_config_ = asdict(saved.network.config)
+        detector.model_config = detector.network_config_
+        detector.train_config_ = entry("train_config", TrainConfig.from_dict)
+        detector.threshold_spec_ = entry("threshold_spec", lambda spec: ThresholdSpec(**spec))
+        detector.threshold_ = entry("threshold", float)
+        detector.mean_ = entry("mean", lambda v: np.asarray(v, dtype=np.float32))
+        detector.scale_ = entry("scale", lambda v: np.asarray(v, dtype=np.float32))
+        detector.input_shape_ = entry("input_shape", lambda v: tuple(int(n) for n in v))
+        detector.val_scores_ = entry("val_scores", lambda v: np.asarray(v, dtype=np.float64))
         return detector
 
     # --- helpers -------------------------------------------------------------------------

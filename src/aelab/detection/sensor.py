@@ -41,7 +41,7 @@ from aelab.data.sensors import (
     overlap_average,
     window_starts,
 )
-from aelab.detection.detector import AutoencoderDetector, saved_entries
+from aelab.detection.detector import AutoencoderDetector, SavedEntries
 from aelab.detection.thresholds import ThresholdSpec, describe, fit_threshold
 from aelab.training import TrainConfig
 
@@ -481,30 +481,30 @@ class SensorDetector(BaseEstimator):
                 f"{folder} holds an AutoencoderDetector for windows, not a SensorDetector; "
                 "load it with AutoencoderDetector.load"
             )
-        with saved_entries(folder, cls.__name__):
-            spec = ThresholdSpec(**own["threshold_spec"])
-            detector = cls(
-                window=int(own["window"]),
-                stride=int(own["stride"]),
-                model=inner.model,
-                model_config=inner.network_config_,
-                train_config=inner.train_config_,
-                threshold=spec,
-                validation_share=float(own["validation_share"]),
-                difference=own.get("difference"),
-                min_gap=int(own["min_gap"]),
-                min_duration=int(own.get("min_duration", 1)),
-                top_k=int(own["top_k"]),
-            )
-            detector.detector_ = inner
-            detector.scaler_ = ChannelScaler.from_dict(own["scaler"])
-            detector.features_ = [str(f) for f in own["features"]]
-            detector.n_features_ = len(detector.features_)
-            detector.differenced_ = [str(f) for f in own.get("differenced", [])]
-            detector.threshold_spec_ = spec
-            detector.threshold_ = float(own["threshold"])
-            detector.val_scores_ = np.asarray(own["val_scores"], dtype=np.float64)
-            detector.info_ = dict(own.get("info") or {})
+        entry = SavedEntries(own, folder, cls.__name__)
+        spec = entry("threshold_spec", lambda values: ThresholdSpec(**values))
+        detector = cls(
+            window=entry("window", int),
+            stride=entry("stride", int),
+            model=inner.model,
+            model_config=inner.network_config_,
+            train_config=inner.train_config_,
+            threshold=spec,
+            validation_share=entry("validation_share", float),
+            difference=entry("difference", default=None),
+            min_gap=entry("min_gap", int),
+            min_duration=entry("min_duration", int, default=1),
+            top_k=entry("top_k", int),
+        )
+        detector.detector_ = inner
+        detector.scaler_ = entry("scaler", ChannelScaler.from_dict)
+        detector.features_ = entry("features", lambda names: [str(f) for f in names])
+        detector.n_features_ = len(detector.features_)
+        detector.differenced_ = entry("differenced", lambda names: [str(f) for f in names], [])
+        detector.threshold_spec_ = spec
+        detector.threshold_ = entry("threshold", float)
+        detector.val_scores_ = entry("val_scores", lambda v: np.asarray(v, dtype=np.float64))
+        detector.info_ = entry("info", lambda info: dict(info or {}), default={})
         return detector
 
     # --- helpers -------------------------------------------------------------------------
