@@ -88,6 +88,11 @@ def test_noise_corrupts_only_when_asked(kind):
         ({"schedule": "step"}, "unknown schedule"),
         ({"noise": "pink"}, "unknown noise"),
         ({"batch_size": 0}, "batch_size must be at least 1"),
+        ({"patience": "abc"}, "patience must be a whole number; got 'abc'"),
+        ({"max_epochs": 2.5}, "max_epochs must be a whole number"),
+        ({"seed": True}, "seed must be a whole number"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a finite number"),
+        ({"weight_decay": "0.1"}, "weight_decay must be a finite number"),
     ],
 )
 def test_bad_training_settings_are_rejected(kwargs, message):

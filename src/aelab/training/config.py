@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
+from numbers import Integral, Real
 from typing import Any
 
 from aelab.training.losses import check_loss_name
 
 SCHEDULES = ("onecycle", "cosine", "constant")
 NOISE_KINDS = ("gaussian", "salt_pepper", "mask")
+WHOLE_NUMBERS = ("max_epochs", "batch_size", "patience", "seed", "num_nodes", "max_steps")
+NUMBERS = ("learning_rate", "weight_decay", "beta", "sparsity", "noise_level")
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,14 @@ class TrainConfig:
     noise_level: float = 0.0
 
     def __post_init__(self) -> None:
+        for name in WHOLE_NUMBERS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Integral):
+                raise ValueError(f"{name} must be a whole number; got {value!r}")
+        for name in NUMBERS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number; got {value!r}")
         check_loss_name(self.loss)
         for name in ("max_epochs", "batch_size", "num_nodes"):
             if getattr(self, name) < 1:
