@@ -148,6 +148,21 @@ def test_mnist_train_evaluate_plots(tmp_path, shared_data):
     )
     assert plotted.exit_code == 0, plotted.output
     assert (tmp_path / "figs" / "interpolation.png").is_file()
+    for bad in ([3, 10_000], [-1, 4]):
+        refused = invoke(
+            "mnist",
+            "plots",
+            out / "model",
+            "--mnist-dir",
+            mnist,
+            "-o",
+            tmp_path / "f2",
+            "--pair",
+            *bad,
+        )
+        assert refused.exit_code == 2
+        assert "pair takes two test-image indices from 0 to 9999" in refused.output
+        assert not (tmp_path / "f2").exists()
 
 
 def test_mnist_missing_data_says_where_it_looked(tmp_path, monkeypatch):

@@ -289,6 +289,10 @@ def plot_mnist(
     out_dir = Path(out_dir)
     images = splits.test_images
     labels = splits.test_labels.numpy()
+    if pair is not None and not all(0 <= int(k) < len(images) for k in pair):
+        raise ValueError(
+            f"pair takes two test-image indices from 0 to {len(images) - 1}; got {tuple(pair)}"
+        )
     codes, rebuilt = encode_decode(network, images)
     originals = images.numpy()
     errors = ((rebuilt - originals) ** 2).reshape(len(originals), -1).mean(1)
