@@ -76,6 +76,10 @@ def test_save_load_gives_identical_scores(fitted, tmp_path):
             "malformed AutoencoderDetector entry 'threshold_spec'",
         ),
         (
+            lambda extra: extra.update(threshold=float("nan")),
+            "malformed AutoencoderDetector entry 'threshold': expected a finite number",
+        ),
+        (
             lambda extra: extra.update(val_scores=["low"]),
             "malformed AutoencoderDetector entry 'val_scores': could not convert",
         ),

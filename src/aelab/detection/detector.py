@@ -70,6 +70,14 @@ class SavedEntries:
             ) from None
 
 
+def finite_float(value: Any) -> float:
+    """``value`` as a float, refusing NaN and infinities."""
+    number = float(value)
+    if not np.isfinite(number):
+        raise ValueError(f"expected a finite number; got {value!r}")
+    return number
+
+
 class AutoencoderDetector(BaseEstimator):
     """Flags samples the autoencoder, trained on normal data only, rebuilds badly.
 
@@ -270,7 +278,7 @@ class AutoencoderDetector(BaseEstimator):
         detector.model_config = detector.network_config_
         detector.train_config_ = entry("train_config", TrainConfig.from_dict)
         detector.threshold_spec_ = entry("threshold_spec", lambda spec: ThresholdSpec(**spec))
-        detector.threshold_ = entry("threshold", float)
+        detector.threshold_ = entry("threshold", finite_float)
         detector.mean_ = entry("mean", lambda v: np.asarray(v, dtype=np.float32))
         detector.scale_ = entry("scale", lambda v: np.asarray(v, dtype=np.float32))
         detector.input_shape_ = entry("input_shape", lambda v: tuple(int(n) for n in v))

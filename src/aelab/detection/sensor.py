@@ -41,7 +41,7 @@ from aelab.data.sensors import (
     overlap_average,
     window_starts,
 )
-from aelab.detection.detector import AutoencoderDetector, SavedEntries
+from aelab.detection.detector import AutoencoderDetector, SavedEntries, finite_float
 from aelab.detection.thresholds import ThresholdSpec, describe, fit_threshold
 from aelab.training import TrainConfig
 
@@ -502,7 +502,7 @@ class SensorDetector(BaseEstimator):
         detector.n_features_ = len(detector.features_)
         detector.differenced_ = entry("differenced", lambda names: [str(f) for f in names], [])
         detector.threshold_spec_ = spec
-        detector.threshold_ = entry("threshold", float)
+        detector.threshold_ = entry("threshold", finite_float)
         detector.val_scores_ = entry("val_scores", lambda v: np.asarray(v, dtype=np.float64))
         detector.info_ = entry("info", lambda info: dict(info or {}), default={})
         return detector
