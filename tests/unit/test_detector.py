@@ -5,7 +5,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
-from aelab.detection import AutoencoderDetector
+from aelab.detection import AutoencoderDetector, ThresholdSpec
 
 LENGTH = 128
 
@@ -137,3 +137,10 @@ def test_model_config_that_contradicts_the_data_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"model_config sets length=128, but .* \(1, 100\)"):
         detector.fit(np.zeros((10, 1, 100), dtype=np.float32))
     assert not any(tmp_path.iterdir())
+
+
+def test_f1_threshold_is_refused_before_training(tmp_path):
+    detector = AutoencoderDetector(threshold=ThresholdSpec("f1"), log_dir=tmp_path / "logs")
+    with pytest.raises(ValueError, match="f1 threshold needs labelled anomalies"):
+        detector.fit(sines(40, np.random.default_rng(5)))
+    assert not (tmp_path / "logs").exists()

@@ -140,6 +140,11 @@ class AutoencoderDetector(BaseEstimator):
         Returns:
             The fitted detector.
         """
+        if self.threshold is not None and self.threshold.strategy == "f1":
+            raise ValueError(
+                "the f1 threshold needs labelled anomalies, which fit does not train on; fit "
+                "with another strategy, then call refit_threshold(X, ThresholdSpec('f1'), y)"
+            )
         X = _as_array(X, "X")
         if X_val is None:
             n_val = int(round(len(X) * self.validation_share))
