@@ -276,6 +276,14 @@ def test_wrong_sensor_count_is_refused(fitted, run):
         fitted.score(run.values[:, :5])
 
 
+def test_readings_that_overflow_the_scores_are_refused(fitted, run):
+    values = run.values[:200].copy()
+    values[50, 2] = 1e30
+    sensor = fitted.features_[2]
+    with pytest.raises(SensorDataError, match=rf"as large as 1e\+30 \(sensor '{sensor}'\)"):
+        fitted.score(values)
+
+
 def test_missing_sensor_columns_are_named(fitted, run):
     frame = run.to_frame().drop(columns=["Pressure", "Voltage"])
     with pytest.raises(SensorDataError, match="'Pressure', 'Voltage'"):

@@ -375,6 +375,15 @@ class SensorDetector(BaseEstimator):
         check_is_fitted(self, "threshold_")
         values, _, time, _ = _unpack(X, "X", features=self.features_)
         folded = self._fold(self._prepare(values))
+        overflow = np.flatnonzero(~np.isfinite(folded.scores))
+        if overflow.size:
+            column = int(np.argmax(np.abs(values).max(axis=0)))
+            raise SensorDataError(
+                f"readings as large as {np.abs(values).max():.3g} (sensor "
+                f"{self.features_[column]!r}) make the reconstruction error overflow at "
+                f"{overflow.size} row(s), the first row {overflow[0]}; they lie far outside "
+                "the readings the detector was fitted on: check the data and its units"
+            )
         events = find_events(
             folded.scores,
             self.threshold_,
