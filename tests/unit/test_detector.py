@@ -144,3 +144,17 @@ def test_f1_threshold_is_refused_before_training(tmp_path):
     with pytest.raises(ValueError, match="f1 threshold needs labelled anomalies"):
         detector.fit(sines(40, np.random.default_rng(5)))
     assert not (tmp_path / "logs").exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "data", "message"),
+    [
+        ("image_ae", np.zeros((20, 1, LENGTH), np.float32), "use one of: signal_ae, signal_vae"),
+        ("signal_ae", np.zeros((20, 1, 28, 28), np.float32), "use one of: image_ae, image_vae"),
+    ],
+)
+def test_a_network_for_other_samples_is_named(tmp_path, model, data, message):
+    detector = AutoencoderDetector(model=model, log_dir=tmp_path / "logs")
+    with pytest.raises(ValueError, match=f"model '{model}' does not take .*{message}"):
+        detector.fit(data)
+    assert not (tmp_path / "logs").exists()

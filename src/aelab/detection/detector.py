@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from aelab.detection.thresholds import ThresholdSpec, describe, fit_threshold
-from aelab.models import create_model, make_config
+from aelab.models import create_model, list_models, make_config, model_config_class
 from aelab.training import TrainConfig, as_samples, fit_autoencoder
 from aelab.training.losses import elementwise_error
 
@@ -301,6 +301,19 @@ class AutoencoderDetector(BaseEstimator):
         else:
             raise ValueError(
                 f"samples must be signals (C, L) or square images (C, H, H); got {sample_shape}"
+            )
+        size_field = "length" if "length" in from_data else "image_size"
+        known = {f.name for f in fields(model_config_class(self.model))}
+        if size_field not in known:
+            kind = "signals" if size_field == "length" else "square images"
+            fitting = [
+                name
+                for name in list_models()
+                if size_field in {f.name for f in fields(model_config_class(name))}
+            ]
+            raise ValueError(
+                f"model {self.model!r} does not take {kind}, and the samples are {kind} "
+                f"shaped {sample_shape}; use one of: {', '.join(fitting)}"
             )
         clash = [
             f"{key}={config[key]}"
