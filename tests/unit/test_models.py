@@ -148,3 +148,18 @@ def test_mnist_training_takes_only_image_networks(tmp_path):
     with pytest.raises(ValueError, match="'signal_vae' is not an image network"):
         train_mnist(None, tmp_path / "run", model="signal_vae")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "option", "message"),
+    [
+        ("signal_ae", {"channels": "abc"}, "channels of model 'signal_ae' takes a list of whole"),
+        ("signal_ae", {"channels": [16, "x"]}, "takes a list of whole numbers"),
+        ("image_ae", {"latent_dim": True}, "latent_dim of model 'image_ae' takes a whole number"),
+        ("image_ae", {"latent_dim": 2.5}, "takes a whole number; got 2.5"),
+        ("image_ae", {"activation": 3}, "activation of model 'image_ae' takes a name; got 3"),
+    ],
+)
+def test_options_of_the_wrong_kind_are_named(name, option, message):
+    with pytest.raises(ValueError, match=message):
+        create_model(name, **option)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from numbers import Integral
 from typing import Any
 
 from torch import nn
@@ -50,7 +51,36 @@ def make_config(name: str, **config: Any) -> Any:
         )
     # Lists from JSON or the command line become the tuples the frozen configs hold.
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+    defaults = {f.name: f.default for f in dataclasses.fields(config_cls)}
+    for key, value in values.items():
+        expected = _expected_kind(defaults[key])
+        if expected and not _is_kind(value, expected):
+            raise ValueError(f"option {key} of model {name!r} takes {expected}; got {value!r}")
     return config_cls(**values)
+
+
+def _expected_kind(default: Any) -> str | None:
+    """What an option holds, judged by its default: a whole number, a list of them, a name."""
+    if isinstance(default, bool):
+        return None
+    if isinstance(default, int):
+        return "a whole number"
+    if isinstance(default, str):
+        return "a name"
+    if isinstance(default, tuple) and default and all(isinstance(v, int) for v in default):
+        return "a list of whole numbers"
+    return None
+
+
+def _is_kind(value: Any, expected: str) -> bool:
+    def whole(v: Any) -> bool:
+        return isinstance(v, Integral) and not isinstance(v, bool)
+
+    if expected == "a whole number":
+        return whole(value)
+    if expected == "a name":
+        return isinstance(value, str)
+    return isinstance(value, tuple) and all(whole(v) for v in value)
 
 
 def create_model(name: str, **config: Any) -> nn.Module:
