@@ -126,6 +126,12 @@ def load_model(folder: str | Path) -> SavedModel:
             f"{folder / CONFIG} has format_version {version!r}; this aelab "
             f"({__version__}) reads model folders up to format {FORMAT_VERSION}"
         )
+    extra = config.get("extra", {})
+    if not isinstance(extra, dict) or not isinstance(model_config, dict):
+        raise ValueError(
+            f"{folder / CONFIG} is not an aelab model config: 'model_config' and 'extra' "
+            "must be JSON objects"
+        )
     network = create_model(name, **model_config)
     try:
         state = load_file(folder / WEIGHTS)
@@ -133,4 +139,4 @@ def load_model(folder: str | Path) -> SavedModel:
     except Exception as err:  # safetensors raises its own error types
         raise ValueError(f"{folder / WEIGHTS} does not hold weights for {name}: {err}") from err
     network.eval()
-    return SavedModel(network, config.get("extra", {}), config.get("aelab_version", "unknown"))
+    return SavedModel(network, extra, config.get("aelab_version", "unknown"))

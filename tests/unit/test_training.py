@@ -57,6 +57,9 @@ def test_load_rejects_broken_folders(tmp_path):
     (folder / "config.json").write_text("{")
     with pytest.raises(ValueError, match="not an aelab model config"):
         load_model(folder)
+    (folder / "config.json").write_text('{"model": "signal_ae", "model_config": {}, "extra": []}')
+    with pytest.raises(ValueError, match="'model_config' and 'extra' must be JSON objects"):
+        load_model(folder)
     with pytest.raises(FileNotFoundError, match="no model folder at"):
         load_model(tmp_path / "nope")
 
