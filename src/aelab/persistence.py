@@ -55,6 +55,8 @@ def save_model(
         state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
         save_file(state, staging / WEIGHTS)
         (staging / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+        # safetensors writes its file private; give it the mode the umask gives any file.
+        (staging / WEIGHTS).chmod((staging / CONFIG).stat().st_mode & 0o777)
         if folder.exists():
             old = folder.with_name(f".{folder.name}-old")
             shutil.rmtree(old, ignore_errors=True)

@@ -40,6 +40,15 @@ def test_save_and_load_give_identical_reconstructions(tmp_path):
     assert config["model"] == "image_ae" and config["model_config"]["latent_dim"] == 4
 
 
+def test_saved_files_get_the_modes_of_ordinary_files(tmp_path):
+    folder = save_model(tmp_path / "m", create_model("signal_ae"))
+    (tmp_path / "plain.txt").write_text("x")
+    ordinary = (tmp_path / "plain.txt").stat().st_mode & 0o777
+    assert {
+        (folder / name).stat().st_mode & 0o777 for name in ("config.json", "model.safetensors")
+    } == {ordinary}
+
+
 def test_saving_again_replaces_the_folder_whole(tmp_path):
     save_model(tmp_path / "m", create_model("signal_ae"))
     save_model(tmp_path / "m", create_model("signal_ae", length=64))
