@@ -395,3 +395,9 @@ def test_loading_an_archive_with_missing_or_wrong_arrays_is_rejected(dataset, tm
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ValueError, match="malformed signal dataset: test_masks must be shaped"):
         load_signal_dataset(tmp_path / "bad.npz")
+
+
+def test_saving_onto_a_folder_is_refused_naming_a_file_to_use(dataset, tmp_path):
+    with pytest.raises(IsADirectoryError, match=r"is a folder; give a file name .*signals\.npz"):
+        save_signal_dataset(dataset, tmp_path)
+    assert list(tmp_path.iterdir()) == []

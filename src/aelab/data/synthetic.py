@@ -561,8 +561,15 @@ def save_signal_dataset(dataset: SignalDataset, path: str | os.PathLike[str]) ->
 
     Returns:
         The path written.
+
+    Raises:
+        IsADirectoryError: when ``path`` is a folder.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{path} is a folder; give a file name for the data set, e.g. {path / 'signals.npz'}"
+        )
     arrays = {f.name: getattr(dataset, f.name) for f in fields(SignalDataset)}
     arrays["format"] = np.array(_FORMAT)
     path.parent.mkdir(parents=True, exist_ok=True)
