@@ -37,6 +37,19 @@ def quiet(module: AutoencoderModule, logged: dict[str, torch.Tensor]) -> Autoenc
     return module
 
 
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({}, DENOISING_NOISE),
+        ({"noise_level": 0.5}, ("gaussian", 0.5)),
+        ({"noise": "mask", "noise_level": 0.2}, ("mask", 0.2)),
+    ],
+)
+def test_denoising_keeps_the_noise_the_settings_choose(given, expected):
+    _, config = apply_variant("denoising", "image_ae", TrainConfig(**given))
+    assert (config.noise, config.noise_level) == expected
+
+
 def test_denoising_corrupts_training_inputs_and_validates_on_clean_ones():
     _, config = apply_variant("denoising", "signal_ae", TrainConfig())
     assert (config.noise, config.noise_level) == DENOISING_NOISE

@@ -17,8 +17,9 @@ def apply_variant(variant: str, model: str, config: TrainConfig) -> tuple[str, T
     """Network name and training settings of ``variant`` built on the plain ``model``.
 
     - ``plain``: the network and settings as given.
-    - ``denoising``: inputs corrupted during training only (Gaussian noise of standard
-      deviation 0.3 unless ``config`` sets ``noise``), clean inputs as targets.
+    - ``denoising``: inputs corrupted during training only, clean inputs as targets:
+      ``config``'s noise, else Gaussian noise of ``config``'s ``noise_level`` when set,
+      else of standard deviation 0.3.
     - ``sparse``: an L1 penalty on latent activations (weight 1e-3 unless set).
     - ``variational``: the ``*_vae`` network; loss = reconstruction + beta * KL.
 
@@ -29,6 +30,7 @@ def apply_variant(variant: str, model: str, config: TrainConfig) -> tuple[str, T
         raise ValueError(f"unknown variant {variant!r}; expected one of: {', '.join(VARIANTS)}")
     if variant == "denoising" and config.noise is None:
         kind, level = DENOISING_NOISE
+        level = config.noise_level or level  # a level the user set is kept
         config = dataclasses.replace(config, noise=kind, noise_level=level)
     elif variant == "sparse" and config.sparsity == 0:
         config = dataclasses.replace(config, sparsity=SPARSE_WEIGHT)
