@@ -10,12 +10,16 @@ Usage:
     python benchmarks/mnist_targets.py [--only 2d,16d,2d-stride1] [--epochs 15]
         [--loss bce] [--batch-size 128] [--lr 3e-3] [--schedule onecycle]
         [--weight-decay 0.05] [--variant denoising] [--noise-level 0.5] [--seed 1]
-        [--threads 2]
+        [--threads 2] [--keep runs/targets]
+
+``--keep`` keeps each run's folder (model, logs, results JSON) under the given folder,
+which must not exist yet; by default runs go to a temporary folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import tempfile
@@ -75,7 +79,10 @@ def main() -> None:
     parser.add_argument("--noise-level", type=float, help="input noise of the denoising variant")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--keep", type=Path, help="keep each run's folder under this new folder")
     args = parser.parse_args()
+    if args.keep is not None and args.keep.exists():
+        parser.error(f"--keep {args.keep} exists; give a new folder")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("lightning").setLevel(logging.WARNING)
     if args.threads:
@@ -93,7 +100,8 @@ def main() -> None:
     for key in args.only.split(","):
         name, options = MODELS[key]
         start = time.perf_counter()
-        with tempfile.TemporaryDirectory() as out:
+        kept = contextlib.nullcontext(args.keep / key) if args.keep else None
+        with kept or tempfile.TemporaryDirectory() as out:
             run = train_mnist(splits, out, model_options=options, train_config=config)
             results = evaluate_mnist(run.network, splits, Path(out), noise=noise)
         ae, pca = results["reconstruction"][0], results["reconstruction"][1]
