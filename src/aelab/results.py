@@ -4,20 +4,48 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+#: Environment variables through which launchers (Lightning's own, torchrun, SLURM) tell a
+#: process its place in a multi-process run.
+RANK_VARIABLES = ("RANK", "NODE_RANK", "LOCAL_RANK", "SLURM_PROCID")
+#: Where the main process names its run folder for the processes it starts.
+RUN_DIR_VARIABLE = "AELAB_RUN_DIR"
+
+
+def is_main_process() -> bool:
+    """Whether this process is the one that writes a run's files.
+
+    In a multi-process run (``ddp`` on several devices or machines) every process runs the
+    same program; only the process of global rank 0 writes models, results and figures.
+    The others train their share and then stop. A single-process run is the main process.
+    """
+    for name in RANK_VARIABLES:
+        value = os.environ.get(name, "0").strip()
+        if value.isdigit() and int(value) > 0:
+            return False
+    return True
 
 
 def new_run_dir(folder: str | Path | None, kind: str, root: str | Path = "runs") -> Path:
     """The folder a run writes into: ``folder`` if given, else ``runs/KIND-YYYYMMDD-HHMMSS``.
 
     The folder must be new or empty, so that no earlier file is overwritten and no earlier
-    result is mixed in with new ones; it is not created here.
+    result is mixed in with new ones; it is not created here. In the worker processes of a
+    multi-process run (see :func:`is_main_process`) it is the folder the main process chose.
 
     Raises:
         FileExistsError: ``folder`` is a file, or a folder that already holds files.
     """
+    if not is_main_process():
+        # The main process chose and checked the folder; the processes it starts write there.
+        shared = os.environ.get(RUN_DIR_VARIABLE, folder)
+        if shared is None:
+            raise ValueError("a run on several processes needs its folder named (--out)")
+        return Path(shared)
     if folder is None:
         folder = Path(root) / f"{kind}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     folder = Path(folder)
@@ -31,6 +59,7 @@ def new_run_dir(folder: str | Path | None, kind: str, root: str | Path = "runs")
             "new or empty folder, so that nothing earlier is overwritten or mixed in. Name "
             "another folder, or remove this one first"
         )
+    os.environ[RUN_DIR_VARIABLE] = str(folder.absolute())  # inherited by worker processes
     return folder
 
 

@@ -250,3 +250,51 @@ def test_warnings_print_as_one_plain_line(capsys):
     warning = ThresholdWarning("too few validation scores")
     warnings.showwarning(warning, ThresholdWarning, "thresholds.py", 83)
     assert capsys.readouterr().err == "warning: too few validation scores\n"
+
+
+def aelab_process(*args, cwd):
+    """Run the installed ``aelab`` in its own process, as Lightning's launcher needs."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    command = [str(Path(sys.executable).parent / "aelab"), *map(str, args)]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=180)
+
+
+@pytest.mark.slow
+def test_training_on_two_processes_writes_one_run(tmp_path):
+    # Lightning's ddp strategy starts a second process that runs the same command: it must
+    # train its share, then leave the run folder to the first.
+    data = tmp_path / "data.npz"
+    small = ["--n-train", 64, "--n-val", 32, "--n-test", 32, "--length", 64]
+    assert invoke("signals", "generate", "--out", data, *small).exit_code == 0
+    ddp = ["--accelerator", "cpu", "--devices", 2, "--strategy", "ddp", "--epochs", 2]
+    result = aelab_process("signals", "train", data, *ddp, "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1, runs
+    assert (runs[0] / "model" / "model.safetensors").is_file()
+    assert result.stdout.count("threshold:") == 1  # only the main process reports
+
+
+def test_the_demo_refuses_several_devices(tmp_path):
+    result = invoke("demo", "--quick", "--devices", 2, "--out", tmp_path / "run")
+    assert result.exit_code == 2
+    assert "the demo trains on one device" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_mnist_train_on_two_processes_into_a_named_folder(tmp_path, shared_data):
+    out = tmp_path / "run"
+    ddp = ["--accelerator", "cpu", "--devices", 2, "--strategy", "ddp", "--epochs", 1]
+    result = aelab_process(
+        "mnist", "train", "--mnist-dir", shared_data / "mnist", "--limit", 256, "--out", out,
+        *ddp, "--no-progress", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "already holds files" not in result.stderr
+    assert (out / "model" / "model.safetensors").is_file()
+    assert json.loads((out / "results.json").read_text())["reconstruction"][0]["mse"] > 0
+    assert result.stdout.count("model:") == 1

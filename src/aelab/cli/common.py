@@ -71,3 +71,7 @@ def fail() -> Iterator[None]:
         message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
         typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from err
+    except KeyboardInterrupt as err:
+        detail = f"; {err.args[0]}" if err.args else ""
+        typer.secho(f"interrupted{detail}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(130) from err

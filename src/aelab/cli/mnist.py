@@ -121,6 +121,8 @@ def train(
         options = {"latent_dim": latent_dim, **parse_options(option)}
         splits = load_mnist(data_dir, seed=seed, download=download, limit=limit)
         run = train_mnist(splits, out, model=model, model_options=options, train_config=config)
+        if run.model_dir is None:
+            return  # a worker of a multi-process run: the main process writes the results
         typer.echo(f"model: {run.model_dir}")
         if evaluate:
             noise = training_noise(config)

@@ -27,7 +27,7 @@ from aelab.cli.options import (
     Verbose,
     threshold_spec,
 )
-from aelab.results import new_run_dir
+from aelab.results import is_main_process, new_run_dir
 
 SensorFile = Annotated[
     Path, typer.Argument(help="Sensor log: .csv (comma or semicolon) or .parquet.")
@@ -183,6 +183,8 @@ def fit(
             min_duration=min_duration,
             log_dir=log_dir or out.with_name(f"{out.name}-logs"),
         ).fit(table)
+        if not is_main_process():
+            return  # a worker of a multi-process run: the main process writes the model
         info = {**read, "fill_gaps": fill_gaps, "time_order": time_order, "file": str(file)}
         detector.save(out, info=info)
         typer.echo(

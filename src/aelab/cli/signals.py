@@ -29,7 +29,7 @@ from aelab.cli.options import (
     Verbose,
     threshold_spec,
 )
-from aelab.results import new_run_dir
+from aelab.results import is_main_process, new_run_dir
 
 app = typer.Typer(
     help="Anomaly detection on synthetic signals with the Conv1D autoencoder.",
@@ -153,6 +153,8 @@ def train(
             train_config=config,
             threshold=threshold_spec(threshold, q, k, contamination),
         )
+        if not is_main_process():
+            return  # a worker of a multi-process run: the main process writes the model
         typer.echo(f"threshold: {detector.threshold_:.6g}")
         typer.echo(f"model: {out / 'model'}")
 

@@ -35,7 +35,8 @@ class DemoSettings:
         mnist_dir: folder of the MNIST files; ``None`` searches where ``load_mnist`` does.
         download: download MNIST when it is found nowhere.
         accelerator: Lightning accelerator (``auto`` takes a GPU when there is one).
-        devices: Lightning devices.
+        devices: ``auto`` or 1: the demo trains on one device (a GPU when ``accelerator``
+            finds one).
         progress_bar: show training progress bars.
         variant: ``plain``, ``denoising``, ``sparse`` or ``variational``, for both networks.
     """
@@ -115,11 +116,18 @@ def run_demo(out_dir: str | Path | None = None, settings: DemoSettings | None = 
     from aelab.training.variants import apply_variant
 
     settings = settings or DemoSettings()
+    # NOTE: the demo trains two networks in one program, which Lightning's multi-process
+    # strategies do not support; `aelab mnist train --devices N` trains on several.
+    if settings.devices not in ("auto", 1):
+        raise ValueError(
+            f"the demo trains on one device; got devices={settings.devices!r}. Train on "
+            "several with `aelab mnist train --devices N`"
+        )
     run_dir = new_run_dir(out_dir, "demo")
     clock = _Stopwatch()
     devices = {
         "accelerator": settings.accelerator,
-        "devices": settings.devices,
+        "devices": 1,
         "progress_bar": settings.progress_bar,
         "seed": settings.seed,
     }

@@ -15,7 +15,7 @@ from aelab.data.mnist import MnistSplits, load_mnist
 from aelab.models import create_model, list_models, model_config_class
 from aelab.models.base import Autoencoder
 from aelab.persistence import load_model, save_model
-from aelab.results import write_results
+from aelab.results import is_main_process, write_results
 from aelab.training import FitResult, TrainConfig, fit_autoencoder
 from aelab.training.losses import elementwise_error
 
@@ -30,11 +30,15 @@ MNIST_TRAIN_CONFIG = TrainConfig(
 
 
 class MnistRun(NamedTuple):
-    """A trained MNIST model and where it was written."""
+    """A trained MNIST model and where it was written.
+
+    ``model_dir`` is ``None`` in the worker processes of a multi-process run, which write
+    nothing.
+    """
 
     network: Autoencoder
     fit: FitResult
-    model_dir: Path
+    model_dir: Path | None
 
 
 def image_models() -> list[str]:
@@ -82,6 +86,8 @@ def train_mnist(
     torch.manual_seed(config.seed)  # the initial weights follow the seed too
     network = create_model(model, **(model_options or {}))
     fit = fit_autoencoder(network, splits.train_images, splits.val_images, config, out_dir / "logs")
+    if not is_main_process():
+        return MnistRun(fit.network, fit, None)
     fit.history.to_csv(out_dir / "history.csv", index=False)
     extra = {
         "experiment": "mnist",

@@ -11,7 +11,7 @@ import pandas as pd
 
 from aelab.data.synthetic import SignalDataset
 from aelab.detection import AutoencoderDetector, ThresholdSpec, fit_threshold
-from aelab.results import write_results
+from aelab.results import is_main_process, write_results
 from aelab.training import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ def train_detector(
 ) -> AutoencoderDetector:
     """Fit the detector on the normal training signals, threshold on the validation ones.
 
-    Writes the model folder ``out_dir/model`` and the logs ``out_dir/logs``.
+    Writes the model folder ``out_dir/model`` and the logs ``out_dir/logs``; the worker
+    processes of a multi-process run write nothing.
     """
     out_dir = Path(out_dir)
     detector = AutoencoderDetector(
@@ -59,6 +60,8 @@ def train_detector(
         threshold=threshold,
         log_dir=out_dir / "logs",
     ).fit(dataset.train, X_val=dataset.val)
+    if not is_main_process():
+        return detector
     detector.history_.to_csv(out_dir / "history.csv", index=False)
     detector.save(out_dir / "model")
     return detector
