@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import torch
 from safetensors.torch import load_file, save_file
 
 from aelab import __version__
@@ -41,6 +42,8 @@ def save_model(
     """
     folder = Path(folder)
     check_model_dir(folder)
+    state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+    check_finite_weights(state, f"the {network.registry_name} to save")
     folder.parent.mkdir(parents=True, exist_ok=True)
     config = {
         "format_version": FORMAT_VERSION,
@@ -52,9 +55,8 @@ def save_model(
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a model folder is an ordinary folder
     try:
-        state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
         save_file(state, staging / WEIGHTS)
-        (staging / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+        (staging / CONFIG).write_text(json.dumps(config, indent=2, allow_nan=False) + "\n")
         # safetensors writes its file private; give it the mode the umask gives any file.
         (staging / WEIGHTS).chmod((staging / CONFIG).stat().st_mode & 0o777)
         if folder.exists():
@@ -69,6 +71,21 @@ def save_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder
+
+
+def check_finite_weights(state: dict[str, torch.Tensor], what: str) -> None:
+    """Refuse weights holding NaN or infinite values (a diverged training, a damaged file).
+
+    Raises:
+        ValueError: naming the first tensor with such values and how many it holds.
+    """
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise ValueError(
+                f"{what} holds NaN or infinite weights ({bad} of {tensor.numel()} values of "
+                f"{key!r}); the file is damaged or its training diverged"
+            )
 
 
 def check_model_dir(folder: str | Path) -> Path:
@@ -140,5 +157,6 @@ def load_model(folder: str | Path) -> SavedModel:
         network.load_state_dict(state)
     except Exception as err:  # safetensors raises its own error types
         raise ValueError(f"{folder / WEIGHTS} does not hold weights for {name}: {err}") from err
+    check_finite_weights(state, str(folder / WEIGHTS))
     network.eval()
     return SavedModel(network, extra, config.get("aelab_version", "unknown"))

@@ -195,3 +195,77 @@ def test_devices_lightning_cannot_use_give_one_clear_error(tmp_path, settings, m
             create_model("signal_ae", length=64), data, data, TrainConfig(**settings), log_dir
         )
     assert not log_dir.exists()
+
+
+def sine_rows(n: int = 96, length: int = 64) -> torch.Tensor:
+    x = torch.linspace(0, 6, length)
+    return torch.stack([torch.sin(x * f) for f in torch.linspace(0.5, 2, n)])[:, None, :]
+
+
+@pytest.mark.parametrize(
+    ("loss", "model", "data"),
+    [
+        ("mse", "signal_ae", sine_rows()),
+        ("bce", "image_ae", torch.rand(64, 1, 28, 28)),
+    ],
+)
+def test_a_diverging_training_stops_with_one_clear_error(tmp_path, loss, model, data):
+    network = create_model(model, **({"length": 64} if model == "signal_ae" else {}))
+    config = TrainConfig(
+        loss=loss, max_epochs=3, batch_size=16, learning_rate=1e6, progress_bar=False
+    )
+    with pytest.raises(ValueError, match=r"training diverged at epoch 0.*learning rate \(now 1e"):
+        fit_autoencoder(network, data[:48], data[48:], config, tmp_path / "logs")
+    assert not list(tmp_path.glob("**/*.ckpt"))
+
+
+def test_weights_holding_nan_are_neither_saved_nor_loaded(tmp_path):
+    network = create_model("signal_ae", length=64)
+    folder = save_model(tmp_path / "m", network)
+    with torch.no_grad():
+        network.decoder[1].weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="holds NaN or infinite weights"):
+        save_model(tmp_path / "other", network)
+    assert not (tmp_path / "other").exists()
+
+    # A file whose weights were damaged to NaN: refused on loading, naming the tensor.
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(folder / "model.safetensors")
+    state["decoder.1.weight"][0, 0, 0] = float("inf")
+    save_file(state, folder / "model.safetensors")
+    with pytest.raises(ValueError, match=r"1 of \d+ values of 'decoder.1.weight'"):
+        load_model(folder)
+
+
+def test_a_step_limit_inside_the_first_epoch_still_keeps_a_checkpoint(tmp_path):
+    network = create_model("signal_ae", length=64)
+    config = TrainConfig(max_epochs=5, batch_size=8, max_steps=2, progress_bar=False)
+    data = sine_rows()
+    result = fit_autoencoder(network, data[:80], data[80:], config, tmp_path)
+    assert result.checkpoint.is_file()
+    assert np.isfinite(result.best_val_loss)
+
+
+def test_ctrl_c_during_training_names_the_logs_left(tmp_path, monkeypatch):
+    import signal
+
+    from aelab.training.module import AutoencoderModule
+
+    def interrupted(*_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(AutoencoderModule, "training_step", interrupted)
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        data = sine_rows()
+        with pytest.raises(KeyboardInterrupt, match="the logs so far are in"):
+            fit_autoencoder(
+                create_model("signal_ae", length=64),
+                data[:80],
+                data[80:],
+                TrainConfig(max_epochs=1, progress_bar=False),
+                tmp_path,
+            )
+    finally:
+        signal.signal(signal.SIGINT, handler)  # Lightning ignores Ctrl-C after an interrupt

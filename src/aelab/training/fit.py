@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 import warnings
 from pathlib import Path
@@ -44,13 +45,21 @@ class FitResult(NamedTuple):
     checkpoint: Path
 
 
-def make_trainer(config: TrainConfig, log_dir: Path, *, validate: bool = True) -> L.Trainer:
+def make_trainer(
+    config: TrainConfig,
+    log_dir: Path,
+    *,
+    validate: bool = True,
+    val_check_interval: int | None = None,
+) -> L.Trainer:
     """Build Lightning's Trainer from the settings.
 
     Args:
         config: training settings (epochs, devices, strategy, precision, ...).
         log_dir: folder for the CSV (and TensorBoard) logs and the best checkpoint.
         validate: watch ``val_loss`` for early stopping and checkpoints.
+        val_check_interval: validate every this many training batches; ``None``: at the end
+            of each epoch.
     """
     loggers: list[Logger] = [CSVLogger(log_dir, name="", version="")]
     if config.tensorboard:
@@ -76,6 +85,7 @@ def make_trainer(config: TrainConfig, log_dir: Path, *, validate: bool = True) -
             precision=config.precision,
             max_epochs=config.max_epochs,
             max_steps=config.max_steps,
+            val_check_interval=val_check_interval,
             logger=loggers,
             callbacks=callbacks,
             enable_checkpointing=validate,
@@ -143,15 +153,18 @@ def fit_autoencoder(
     if config.loss == "bce":
         check_bce(network, {"training data": train_t, "validation data": val_t})
     log_dir = Path(log_dir)
-    trainer = make_trainer(config, log_dir)
-    log_dir.mkdir(parents=True, exist_ok=True)
-
-    L.seed_everything(config.seed, workers=True, verbose=False)
-    module = AutoencoderModule(network, config)
     loaders = (
         tensor_loader(train_t, batch_size=config.batch_size, shuffle=True, seed=config.seed),
         tensor_loader(val_t, batch_size=max(config.batch_size, 512), shuffle=False),
     )
+    # A step limit inside the first epoch would end training before any validation, and so
+    # before any checkpoint: validate when the limit is reached.
+    short = 0 < config.max_steps < len(loaders[0])
+    trainer = make_trainer(config, log_dir, val_check_interval=config.max_steps if short else None)
+    log_dir.mkdir(parents=True, exist_ok=True)
+
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    module = AutoencoderModule(network, config)
     log.info(
         "training %s on %d samples (validation %d), up to %d epochs, batch %d",
         type(network).__name__,
@@ -166,15 +179,41 @@ def fit_autoencoder(
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
         warnings.filterwarnings("ignore", message=".*treespec, LeafSpec.*")
-        trainer.fit(module, *loaders)
+        # A step skipped because the output diverged is reported by aelab itself.
+        warnings.filterwarnings("ignore", message=".*training_step. returned .None.*")
+        try:
+            trainer.fit(module, *loaders)
+        except SystemExit:
+            # Lightning stops gracefully on Ctrl-C, then exits without a word; say what is left.
+            if trainer.interrupted:
+                raise KeyboardInterrupt(f"the logs so far are in {log_dir}") from None
+            raise
     seconds = time.perf_counter() - start
-
+    score = trainer.checkpoint_callback.best_model_score
+    best = float(score) if score is not None else float("nan")
     checkpoint = Path(trainer.checkpoint_callback.best_model_path)
+    if not trainer.is_global_zero:
+        # The logs and the best checkpoint are the main process's, which may be on another
+        # machine; this process's network is discarded by its caller.
+        epochs = int(trainer.current_epoch)
+        return FitResult(network.cpu().eval(), best, epochs, pd.DataFrame(), seconds, checkpoint)
+    if not math.isfinite(best) or not trainer.checkpoint_callback.best_model_path:
+        epoch, step = module.diverged_at or (trainer.current_epoch, trainer.global_step)
+        if trainer.checkpoint_callback.best_model_path:
+            checkpoint.unlink(missing_ok=True)  # it holds the diverged weights
+        raise ValueError(
+            f"training diverged at epoch {epoch}, step {step} (the network's output holds NaN "
+            "or infinite values) before any finite validation loss, so there is no model to "
+            f"keep. Lower the learning rate (now {config.learning_rate:g}); the logs are in "
+            f"{log_dir}"
+        )
+    if module.diverged_at:
+        log.warning("keeping the best weights from before the divergence")
+
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
     network.load_state_dict({k.removeprefix("network."): v for k, v in state.items()})
     network.cpu().eval()
     history = read_history(log_dir / "metrics.csv")
-    best = float(trainer.checkpoint_callback.best_model_score)
     log.info(
         "training done in %.0f s, %d epochs, best val_loss %.5f",
         seconds,

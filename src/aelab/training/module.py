@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import NamedTuple
 
 import lightning as L  # noqa: N812
@@ -10,6 +11,12 @@ import torch
 from aelab.models.base import Autoencoder
 from aelab.training.config import TrainConfig
 from aelab.training.losses import gaussian_kl, reconstruction_loss
+
+log = logging.getLogger(__name__)
+
+
+class DivergedError(FloatingPointError):
+    """The network's output holds NaN or infinite values: its training diverged."""
 
 
 class LossTerms(NamedTuple):
@@ -54,8 +61,13 @@ def loss_terms(
 
     The reconstruction error is the mean per element; see :class:`LossTerms`. The penalty
     of the sparse variant is the mean absolute latent activation.
+
+    Raises:
+        DivergedError: the network's output holds NaN or infinite values.
     """
     out = network.forward_train(x_in)
+    if not torch.isfinite(out.reconstruction).all():
+        raise DivergedError("the network's output holds NaN or infinite values")
     recon = reconstruction_loss(config.loss, out.reconstruction, target)
     zero = recon.new_zeros(())
     kl = zero
@@ -78,17 +90,34 @@ class AutoencoderModule(L.LightningModule):
         super().__init__()
         self.network = network
         self.config = config
+        #: ``(epoch, step)`` where the output first held NaN or infinite values, if it did.
+        self.diverged_at: tuple[int, int] | None = None
+
+    def _stop_diverged(self) -> None:
+        """Stop training; the best checkpoint saved before the divergence stays the result."""
+        if self.diverged_at is None:
+            self.diverged_at = (self.current_epoch, self.global_step)
+            log.warning(
+                "training diverged at epoch %d, step %d: the network's output holds NaN or "
+                "infinite values; stopping",
+                *self.diverged_at,
+            )
+        self.trainer.should_stop = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruct a batch."""
         return self.network(x)
 
-    def training_step(self, batch: tuple[torch.Tensor, ...], _index: int) -> torch.Tensor:
+    def training_step(self, batch: tuple[torch.Tensor, ...], _index: int) -> torch.Tensor | None:
         """One optimiser step on a (possibly corrupted) batch."""
         x = batch[0]
-        terms = loss_terms(
-            self.network, corrupt(x, self.config.noise, self.config.noise_level), x, self.config
-        )
+        try:
+            terms = loss_terms(
+                self.network, corrupt(x, self.config.noise, self.config.noise_level), x, self.config
+            )
+        except DivergedError:
+            self._stop_diverged()
+            return None  # Lightning skips the optimiser step
         self.log(
             "train_loss", terms.loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x)
         )
@@ -99,7 +128,12 @@ class AutoencoderModule(L.LightningModule):
     def validation_step(self, batch: tuple[torch.Tensor, ...], _index: int) -> None:
         """Validation loss on clean inputs."""
         x = batch[0]
-        terms = loss_terms(self.network, x, x, self.config)
+        try:
+            terms = loss_terms(self.network, x, x, self.config)
+        except DivergedError:
+            self._stop_diverged()
+            nan = x.new_tensor(float("nan"))  # the checkpoint callback never keeps NaN
+            terms = LossTerms(nan, nan, nan, nan)
         self.log(
             "val_loss", terms.loss, prog_bar=True, on_epoch=True, sync_dist=True, batch_size=len(x)
         )
