@@ -105,6 +105,10 @@ def test_noise_corrupts_only_when_asked(kind):
         ({"seed": True}, "seed must be a whole number"),
         ({"learning_rate": float("nan")}, "learning_rate must be a finite number"),
         ({"weight_decay": "0.1"}, "weight_decay must be a finite number"),
+        ({"patience": -1}, "patience must not be negative; got -1"),
+        ({"noise_level": -1}, "noise_level must not be negative; got -1"),
+        ({"noise": "mask", "noise_level": 2}, "share of values mask noise corrupts, at most 1"),
+        ({"noise": "pepper"}, "expected one of: gaussian, salt_pepper, mask"),
     ],
 )
 def test_bad_training_settings_are_rejected(kwargs, message):

@@ -50,6 +50,14 @@ def test_denoising_keeps_the_noise_the_settings_choose(given, expected):
     assert (config.noise, config.noise_level) == expected
 
 
+@pytest.mark.parametrize("variant", ["plain", "sparse", "variational"])
+def test_a_noise_level_without_a_noise_kind_is_refused_outside_denoising(variant):
+    with pytest.raises(ValueError, match="noise_level 0.5 corrupts nothing without a noise kind"):
+        apply_variant(variant, "image_ae", TrainConfig(noise_level=0.5))
+    _, config = apply_variant(variant, "image_ae", TrainConfig(noise="gaussian", noise_level=0.5))
+    assert (config.noise, config.noise_level) == ("gaussian", 0.5)
+
+
 def test_denoising_corrupts_training_inputs_and_validates_on_clean_ones():
     _, config = apply_variant("denoising", "signal_ae", TrainConfig())
     assert (config.noise, config.noise_level) == DENOISING_NOISE

@@ -82,14 +82,20 @@ class TrainConfig:
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be positive; got {self.learning_rate}")
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; expected one of: {SCHEDULES}")
-        if self.patience < 0 or self.beta < 0 or self.sparsity < 0 or self.weight_decay < 0:
-            raise ValueError("patience, beta, sparsity and weight_decay must not be negative")
-        if self.noise is not None and self.noise not in NOISE_KINDS:
-            raise ValueError(f"unknown noise {self.noise!r}; expected one of: {NOISE_KINDS}")
-        if self.noise_level < 0 or (self.noise in ("salt_pepper", "mask") and self.noise_level > 1):
             raise ValueError(
-                f"noise_level must be >= 0 (and <= 1 for {self.noise}); got {self.noise_level}"
+                f"unknown schedule {self.schedule!r}; expected one of: {', '.join(SCHEDULES)}"
+            )
+        for name in ("patience", "beta", "sparsity", "weight_decay", "noise_level"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative; got {getattr(self, name)}")
+        if self.noise is not None and self.noise not in NOISE_KINDS:
+            raise ValueError(
+                f"unknown noise {self.noise!r}; expected one of: {', '.join(NOISE_KINDS)}"
+            )
+        if self.noise in ("salt_pepper", "mask") and self.noise_level > 1:
+            raise ValueError(
+                f"noise_level is the share of values {self.noise} noise corrupts, at most 1; "
+                f"got {self.noise_level}"
             )
 
     def to_dict(self) -> dict[str, Any]:

@@ -24,10 +24,16 @@ def apply_variant(variant: str, model: str, config: TrainConfig) -> tuple[str, T
     - ``variational``: the ``*_vae`` network; loss = reconstruction + beta * KL.
 
     Raises:
-        ValueError: for an unknown variant, or a variational one for a network without.
+        ValueError: for an unknown variant, a variational one for a network without, or a
+            noise level without a noise kind outside the denoising variant.
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; expected one of: {', '.join(VARIANTS)}")
+    if variant != "denoising" and config.noise is None and config.noise_level > 0:
+        raise ValueError(
+            f"noise_level {config.noise_level:g} corrupts nothing without a noise kind; use "
+            "the denoising variant, or also set noise (gaussian, salt_pepper or mask)"
+        )
     if variant == "denoising" and config.noise is None:
         kind, level = DENOISING_NOISE
         level = config.noise_level or level  # a level the user set is kept
