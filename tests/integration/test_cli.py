@@ -298,3 +298,26 @@ def test_mnist_train_on_two_processes_into_a_named_folder(tmp_path, shared_data)
     assert (out / "model" / "model.safetensors").is_file()
     assert json.loads((out / "results.json").read_text())["reconstruction"][0]["mse"] > 0
     assert result.stdout.count("model:") == 1
+
+
+def test_train_set_help_names_every_setting_without_a_flag_of_its_own():
+    import dataclasses
+
+    from aelab.cli.options import OTHER_TRAIN_SETTINGS
+    from aelab.training import TrainConfig
+
+    flagged = {"loss", "max_epochs", "batch_size", "learning_rate", "seed", "accelerator"}
+    flagged |= {"devices", "strategy", "num_nodes", "progress_bar"}
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert set(OTHER_TRAIN_SETTINGS) == fields - flagged
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--seed", -1), ("--epochs", 0), ("--batch-size", 0), ("--limit", 0), ("--num-nodes", 0)],
+)
+def test_out_of_range_numbers_are_named_by_their_flag(tmp_path, option, value):
+    result = invoke("mnist", "train", option, value, "--out", tmp_path / "run")
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}'" in result.output
+    assert not (tmp_path / "run").exists()

@@ -50,7 +50,7 @@ Download = Annotated[
 ]
 Limit = Annotated[
     int | None,
-    typer.Option("--limit", help="Use only this many images of each split (quick runs)."),
+    typer.Option("--limit", min=1, help="Use only this many images of each split (quick runs)."),
 ]
 ModelDir = Annotated[Path, typer.Argument(help="Model folder written by `aelab mnist train`.")]
 

@@ -7,14 +7,22 @@ from typing import Annotated
 
 import typer
 
-Epochs = Annotated[int | None, typer.Option("--epochs", help="Maximum training epochs.")]
-BatchSize = Annotated[int | None, typer.Option("--batch-size", help="Samples per step and device.")]
-LearningRate = Annotated[
-    float | None, typer.Option("--learning-rate", "--lr", help="Peak learning rate.")
+RECIPE = "Default: the command's recipe (README, Training recipe)."
+Epochs = Annotated[
+    int | None, typer.Option("--epochs", min=1, help=f"Maximum training epochs. {RECIPE}")
 ]
-Loss = Annotated[str | None, typer.Option("--loss", help="Reconstruction loss: mse, bce or l1.")]
+BatchSize = Annotated[
+    int | None,
+    typer.Option("--batch-size", min=1, help=f"Samples per step and device. {RECIPE}"),
+]
+LearningRate = Annotated[
+    float | None, typer.Option("--learning-rate", "--lr", help=f"Peak learning rate. {RECIPE}")
+]
+Loss = Annotated[
+    str | None, typer.Option("--loss", help=f"Reconstruction loss: mse, bce or l1. {RECIPE}")
+]
 Seed = Annotated[
-    int, typer.Option("--seed", help="Random seed for data splits, weights and noise.")
+    int, typer.Option("--seed", min=0, help="Random seed for data splits, weights and noise.")
 ]
 Accelerator = Annotated[
     str, typer.Option("--accelerator", help="cpu, gpu or auto (a GPU when there is one).")
@@ -24,14 +32,31 @@ Strategy = Annotated[
     str,
     typer.Option("--strategy", help="Lightning strategy, e.g. ddp for several GPUs or machines."),
 ]
-NumNodes = Annotated[int, typer.Option("--num-nodes", help="Machines taking part in training.")]
+NumNodes = Annotated[
+    int, typer.Option("--num-nodes", min=1, help="Machines taking part in training.")
+]
 Quiet = Annotated[bool, typer.Option("--no-progress", help="Hide the progress bar.")]
+#: Training settings without a flag of their own, which --train-set takes.
+OTHER_TRAIN_SETTINGS = (
+    "patience",
+    "weight_decay",
+    "schedule",
+    "noise",
+    "noise_level",
+    "sparsity",
+    "beta",
+    "precision",
+    "max_steps",
+    "tensorboard",
+)
 TrainSet = Annotated[
     list[str] | None,
     typer.Option(
         "--train-set",
-        help="Any other training setting as KEY=VALUE (see aelab.training.TrainConfig), "
-        "e.g. --train-set patience=5. Repeat for several.",
+        help="Any other training setting as KEY=VALUE: "
+        + ", ".join(OTHER_TRAIN_SETTINGS)
+        + " (aelab.training.TrainConfig says what each does). E.g. --train-set patience=5; "
+        "repeat for several.",
     ),
 ]
 ModelSet = Annotated[
@@ -47,7 +72,9 @@ Variant = Annotated[
     str,
     typer.Option(
         "--variant",
-        help="plain, denoising, sparse or variational.",
+        help="plain, denoising, sparse or variational. Denoising adds Gaussian noise of "
+        "standard deviation 0.3 unless --train-set noise_level=... (and noise=...) say "
+        "otherwise; sparse weighs its L1 penalty 1e-3 unless --train-set sparsity=...",
     ),
 ]
 OutDir = Annotated[
