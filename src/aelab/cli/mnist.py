@@ -97,6 +97,7 @@ def train(
         train_mnist,
         training_noise,
     )
+    from aelab.models.registry import make_config
     from aelab.training.variants import apply_variant
 
     setup_logging(verbose)
@@ -119,6 +120,7 @@ def train(
         model, config = apply_variant(variant, model, config)
         check_image_model(model)
         options = {"latent_dim": latent_dim, **parse_options(option)}
+        make_config(model, **options)  # network options are checked before the data is read
         splits = load_mnist(data_dir, seed=seed, download=download, limit=limit)
         run = train_mnist(splits, out, model=model, model_options=options, train_config=config)
         if run.model_dir is None:

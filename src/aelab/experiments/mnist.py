@@ -333,9 +333,11 @@ def plot_mnist(
             return out
 
         axes = (axis, axis)
+        names = ("z1 (prior quantiles)", "z2 (prior quantiles)")
     elif codes.shape[1] == 2:
         low, high = np.percentile(codes, [1, 99], axis=0)
         axes = (np.linspace(low[0], high[0], steps), np.linspace(low[1], high[1], steps))
+        names = ("z1", "z2")
 
         def to_latent(p: np.ndarray) -> np.ndarray:
             return p
@@ -345,12 +347,17 @@ def plot_mnist(
         projected = pca.transform(codes)
         low, high = np.percentile(projected, [1, 99], axis=0)
         axes = (np.linspace(low[0], high[0], steps), np.linspace(low[1], high[1], steps))
+        names = ("first principal axis of the codes", "second principal axis")
 
         def to_latent(p: np.ndarray) -> np.ndarray:
             return pca.inverse_transform(p).astype(np.float32)
 
     figures["latent_grid"] = plots.latent_grid(
-        lambda z: _decode(network, z), axes, to_latent, out_dir / "latent_grid.png"
+        lambda z: _decode(network, z),
+        axes,
+        to_latent,
+        out_dir / "latent_grid.png",
+        axis_names=names,
     )
 
     # A straight line in latent space between two test images.

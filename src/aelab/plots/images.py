@@ -80,6 +80,7 @@ def latent_grid(
     to_latent: Callable[[np.ndarray], np.ndarray],
     path: str | Path,
     title: str = "Images decoded from a grid of latent points",
+    axis_names: tuple[str, str] = ("z1", "z2"),
 ) -> Path:
     """Decode a regular grid of points and tile the images.
 
@@ -90,6 +91,7 @@ def latent_grid(
             latents, an inverse projection or an inverse normal CDF otherwise).
         path: the PNG to write.
         title: the figure title.
+        axis_names: what the horizontal and vertical axes measure.
     """
     xs, ys = axis_values
     points = np.array([(x, y) for y in ys[::-1] for x in xs], dtype=np.float32)
@@ -100,9 +102,10 @@ def latent_grid(
     fig = new_figure(7, 7)
     ax = fig.add_subplot()
     ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, extent=(0, len(xs), 0, len(ys)))
-    ax.set_xticks(np.arange(len(xs)) + 0.5, [f"{x:.2g}" for x in xs], fontsize=7, rotation=90)
-    ax.set_yticks(np.arange(len(ys)) + 0.5, [f"{y:.2g}" for y in ys], fontsize=7)
-    ax.set(title=title)
+    # Every other grid point is labelled, to three digits, so that neighbours stay apart.
+    ax.set_xticks(np.arange(0, len(xs), 2) + 0.5, [f"{x:.3g}" for x in xs[::2]], fontsize=7)
+    ax.set_yticks(np.arange(0, len(ys), 2) + 0.5, [f"{y:.3g}" for y in ys[::2]], fontsize=7)
+    ax.set(title=title, xlabel=axis_names[0], ylabel=axis_names[1])
     return save_figure(fig, path)
 
 
