@@ -150,6 +150,16 @@ def test_mnist_training_takes_only_image_networks(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_mnist_training_never_writes_into_a_folder_holding_files(tmp_path):
+    from aelab.experiments.mnist import train_mnist
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="already holds files"):
+        train_mnist(None, tmp_path / "run")
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["notes.txt"]
+
+
 @pytest.mark.parametrize(
     ("name", "option", "message"),
     [

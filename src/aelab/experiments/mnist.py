@@ -15,7 +15,7 @@ from aelab.data.mnist import MnistSplits, load_mnist
 from aelab.models import create_model, list_models, model_config_class
 from aelab.models.base import Autoencoder
 from aelab.persistence import load_model, save_model
-from aelab.results import is_main_process, write_results
+from aelab.results import is_main_process, new_run_dir, write_results
 from aelab.training import FitResult, TrainConfig, fit_autoencoder
 from aelab.training.losses import elementwise_error
 
@@ -79,9 +79,12 @@ def train_mnist(
 
     Returns:
         The trained network (best validation weights), the fit's figures and the model folder.
+
+    Raises:
+        FileExistsError: ``out_dir`` is a file or a folder that already holds files.
     """
     check_image_model(model)
-    out_dir = Path(out_dir)
+    out_dir = new_run_dir(out_dir, "mnist")  # new or empty: nothing earlier is mixed in
     config = train_config or MNIST_TRAIN_CONFIG
     torch.manual_seed(config.seed)  # the initial weights follow the seed too
     network = create_model(model, **(model_options or {}))
