@@ -277,6 +277,15 @@ def test_training_on_two_processes_writes_one_run(tmp_path):
     assert (runs[0] / "model" / "model.safetensors").is_file()
     assert result.stdout.count("threshold:") == 1  # only the main process reports
 
+    # A diverging run stops in every process at the same step, with one clear error.
+    out = tmp_path / "diverged"
+    result = aelab_process(
+        "signals", "train", data, *ddp, "--lr", 1e6, "--out", out, "--no-progress", cwd=tmp_path
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "training diverged" in result.stderr and "Traceback" not in result.stderr
+    assert not (out / "model").exists()
+
 
 def test_the_demo_refuses_several_devices(tmp_path):
     result = invoke("demo", "--quick", "--devices", 2, "--out", tmp_path / "run")

@@ -179,8 +179,6 @@ def fit_autoencoder(
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
         warnings.filterwarnings("ignore", message=".*treespec, LeafSpec.*")
-        # A step skipped because the output diverged is reported by aelab itself.
-        warnings.filterwarnings("ignore", message=".*training_step. returned .None.*")
         try:
             trainer.fit(module, *loaders)
         except SystemExit:

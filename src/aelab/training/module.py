@@ -108,16 +108,24 @@ class AutoencoderModule(L.LightningModule):
         """Reconstruct a batch."""
         return self.network(x)
 
-    def training_step(self, batch: tuple[torch.Tensor, ...], _index: int) -> torch.Tensor | None:
+    def training_step(self, batch: tuple[torch.Tensor, ...], _index: int) -> torch.Tensor:
         """One optimiser step on a (possibly corrupted) batch."""
         x = batch[0]
         try:
             terms = loss_terms(
                 self.network, corrupt(x, self.config.noise, self.config.noise_level), x, self.config
             )
+            diverged = False
         except DivergedError:
+            diverged = True
+        if self._trainer is not None and self.trainer.world_size > 1:
+            # Every process must stop at the same step, or the others wait for it forever.
+            diverged = self.trainer.strategy.reduce_boolean_decision(diverged, all=False)
+        if diverged:
             self._stop_diverged()
-            return None  # Lightning skips the optimiser step
+            # A loss with zero gradient for every weight: the step changes nothing that the
+            # best checkpoint needs, and every process still takes part in the reduction.
+            return 0.0 * sum(p.sum() for p in self.network.parameters())
         self.log(
             "train_loss", terms.loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x)
         )
