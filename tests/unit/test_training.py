@@ -109,6 +109,8 @@ def test_noise_corrupts_only_when_asked(kind):
         ({"noise_level": -1}, "noise_level must not be negative; got -1"),
         ({"noise": "mask", "noise_level": 2}, "share of values mask noise corrupts, at most 1"),
         ({"noise": "pepper"}, "expected one of: gaussian, salt_pepper, mask"),
+        ({"max_steps": 0}, "max_steps must be -1 .no limit. or at least 1; got 0"),
+        ({"tensorboard": "maybe"}, "tensorboard must be true or false; got 'maybe'"),
     ],
 )
 def test_bad_training_settings_are_rejected(kwargs, message):
@@ -273,3 +275,14 @@ def test_ctrl_c_during_training_names_the_logs_left(tmp_path, monkeypatch):
             )
     finally:
         signal.signal(signal.SIGINT, handler)  # Lightning ignores Ctrl-C after an interrupt
+
+
+def test_tensorboard_without_its_package_is_one_clear_error(tmp_path):
+    import importlib.util
+
+    from aelab.training import make_trainer
+
+    if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX"):
+        pytest.skip("a TensorBoard package is installed here")
+    with pytest.raises(ValueError, match="needs the tensorboard package: pip install tensorboard"):
+        make_trainer(TrainConfig(tensorboard=True), tmp_path)

@@ -75,6 +75,11 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number; got {value!r}")
+        for name in ("progress_bar", "tensorboard"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false; got {getattr(self, name)!r}")
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise ValueError(f"max_steps must be -1 (no limit) or at least 1; got {self.max_steps}")
         check_loss_name(self.loss)
         for name in ("max_epochs", "batch_size", "num_nodes"):
             if getattr(self, name) < 1:

@@ -65,7 +65,12 @@ def make_trainer(
     if config.tensorboard:
         from lightning.pytorch.loggers import TensorBoardLogger
 
-        loggers.append(TensorBoardLogger(log_dir, name="tensorboard", version=""))
+        try:
+            loggers.append(TensorBoardLogger(log_dir, name="tensorboard", version=""))
+        except ModuleNotFoundError:
+            raise ValueError(
+                "tensorboard logging needs the tensorboard package: pip install tensorboard"
+            ) from None
     callbacks: list[L.Callback] = []
     if validate:
         callbacks += [
@@ -190,18 +195,25 @@ def fit_autoencoder(
     score = trainer.checkpoint_callback.best_model_score
     best = float(score) if score is not None else float("nan")
     checkpoint = Path(trainer.checkpoint_callback.best_model_path)
+    failed = not math.isfinite(best) or not trainer.checkpoint_callback.best_model_path
+    if failed and module.diverged_at:
+        epoch, step = module.diverged_at
+        what = f"diverged at epoch {epoch}, step {step} (the output or the loss became NaN or "
+        what += "infinite)"
+    elif failed:
+        what = "ended"
     if not trainer.is_global_zero:
         # The logs and the best checkpoint are the main process's, which may be on another
         # machine; this process's network is discarded by its caller.
+        if failed:
+            raise ValueError(f"training {what} before any finite validation loss")
         epochs = int(trainer.current_epoch)
         return FitResult(network.cpu().eval(), best, epochs, pd.DataFrame(), seconds, checkpoint)
-    if not math.isfinite(best) or not trainer.checkpoint_callback.best_model_path:
-        epoch, step = module.diverged_at or (trainer.current_epoch, trainer.global_step)
+    if failed:
         if trainer.checkpoint_callback.best_model_path:
             checkpoint.unlink(missing_ok=True)  # it holds the diverged weights
         raise ValueError(
-            f"training diverged at epoch {epoch}, step {step} (the network's output holds NaN "
-            "or infinite values) before any finite validation loss, so there is no model to "
+            f"training {what} before any finite validation loss, so there is no model to "
             f"keep. Lower the learning rate (now {config.learning_rate:g}); the logs are in "
             f"{log_dir}"
         )

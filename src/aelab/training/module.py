@@ -63,7 +63,7 @@ def loss_terms(
     of the sparse variant is the mean absolute latent activation.
 
     Raises:
-        DivergedError: the network's output holds NaN or infinite values.
+        DivergedError: the network's output or the loss holds NaN or infinite values.
     """
     out = network.forward_train(x_in)
     if not torch.isfinite(out.reconstruction).all():
@@ -75,6 +75,8 @@ def loss_terms(
         kl = gaussian_kl(out.mean, out.logvar).mean() / target[0].numel()
     sparse = out.latent.abs().mean() if config.sparsity > 0 else zero
     loss = recon + config.beta * kl + config.sparsity * sparse
+    if not torch.isfinite(loss):
+        raise DivergedError("the loss is NaN or infinite")
     return LossTerms(loss, recon, kl, sparse)
 
 
@@ -98,8 +100,8 @@ class AutoencoderModule(L.LightningModule):
         if self.diverged_at is None:
             self.diverged_at = (self.current_epoch, self.global_step)
             log.warning(
-                "training diverged at epoch %d, step %d: the network's output holds NaN or "
-                "infinite values; stopping",
+                "training diverged at epoch %d, step %d: the network's output or its loss "
+                "is NaN or infinite; stopping",
                 *self.diverged_at,
             )
         self.trainer.should_stop = True
