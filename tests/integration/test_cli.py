@@ -330,3 +330,10 @@ def test_out_of_range_numbers_are_named_by_their_flag(tmp_path, option, value):
     assert result.exit_code == 2
     assert f"Invalid value for '{option}'" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_a_limit_too_small_for_the_pca_baseline_is_refused_before_training(tmp_path):
+    result = invoke("mnist", "train", "--limit", 1, "--out", tmp_path / "run")
+    assert result.exit_code == 2
+    assert "--limit 1 leaves too few training images" in result.output
+    assert not (tmp_path / "run").exists()

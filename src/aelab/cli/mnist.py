@@ -120,7 +120,12 @@ def train(
         model, config = apply_variant(variant, model, config)
         check_image_model(model)
         options = {"latent_dim": latent_dim, **parse_options(option)}
-        make_config(model, **options)  # network options are checked before the data is read
+        latent = make_config(model, **options).latent_dim  # checked before the data is read
+        if evaluate and limit is not None and limit < latent:
+            raise ValueError(
+                f"--limit {limit} leaves too few training images for the PCA baseline with "
+                f"{latent} components; give --limit {latent} or more, or --no-evaluate"
+            )
         splits = load_mnist(data_dir, seed=seed, download=download, limit=limit)
         run = train_mnist(splits, out, model=model, model_options=options, train_config=config)
         if run.model_dir is None:
