@@ -1,19 +1,6 @@
 """Training: the Lightning module, the Trainer factory and the fit function."""
 
-from aelab.results import is_main_process
 from aelab.training.config import TrainConfig
-from aelab.training.fit import (
-    FitResult,
-    as_samples,
-    fit_autoencoder,
-    make_trainer,
-)
+from aelab.training.fit import FitResult, as_samples, fit_autoencoder, make_trainer
 
-__all__ = [
-    "FitResult",
-    "TrainConfig",
-    "as_samples",
-    "fit_autoencoder",
-    "is_main_process",
-    "make_trainer",
-]
+__all__ = ["FitResult", "TrainConfig", "as_samples", "fit_autoencoder", "make_trainer"]

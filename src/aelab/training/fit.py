@@ -196,12 +196,10 @@ def fit_autoencoder(
     best = float(score) if score is not None else float("nan")
     checkpoint = Path(trainer.checkpoint_callback.best_model_path)
     failed = not math.isfinite(best) or not trainer.checkpoint_callback.best_model_path
-    if failed and module.diverged_at:
+    what = "ended"
+    if module.diverged_at:
         epoch, step = module.diverged_at
-        what = f"diverged at epoch {epoch}, step {step} (the output or the loss became NaN or "
-        what += "infinite)"
-    elif failed:
-        what = "ended"
+        what = f"diverged at epoch {epoch}, step {step} (output or loss NaN or infinite)"
     if not trainer.is_global_zero:
         # The logs and the best checkpoint are the main process's, which may be on another
         # machine; this process's network is discarded by its caller.

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 class DivergedError(FloatingPointError):
-    """The network's output holds NaN or infinite values: its training diverged."""
+    """The network's output or its loss is NaN or infinite: its training diverged."""
 
 
 class LossTerms(NamedTuple):
@@ -92,7 +92,7 @@ class AutoencoderModule(L.LightningModule):
         super().__init__()
         self.network = network
         self.config = config
-        #: ``(epoch, step)`` where the output first held NaN or infinite values, if it did.
+        #: ``(epoch, step)`` where the output or the loss was first NaN or infinite, if ever.
         self.diverged_at: tuple[int, int] | None = None
 
     def _stop_diverged(self) -> None:
